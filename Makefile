@@ -1,0 +1,31 @@
+# Two commands for a newcomer: `make serve` and `make test`. Each installs what it needs
+# into .venv on first use (and again whenever pyproject.toml changes).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install serve test perf run-benchmarks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/reevd serve --root .
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+run-benchmarks: $(STAMP)
+	$(VENV)/bin/reev-runner benchmarks/
+
+perf: $(STAMP)
+	@for f in perf/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info
