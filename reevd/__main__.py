@@ -1,0 +1,5 @@
+import sys
+
+from reevd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""Read routes for executions and their events."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from reevd import keys
+from reevd.api.errors import ApiError, bad_request, not_found
+from reevd.api.params import choice_query, int_query, optional_safe_id, safe_id
+from reevd.api.responses import event_view, execution_state, json_response
+from reevd.models import Status
+from reevd.store import ExecutionFilter
+from reevd.store.reader import decode_cursor, encode_cursor
+
+STATUS_VALUES = frozenset(s.value for s in Status)
+
+
+async def list_executions(request: web.Request) -> web.Response:
+    limit = int_query(request, "limit", 50, 1, 500)
+    cursor = None
+    if request.query.get("cursor"):
+        try:
+            cursor = decode_cursor(request.query["cursor"])
+        except ValueError:
+            raise bad_request("cursor", "not a cursor returned by this API") from None
+    filt = ExecutionFilter(
+        benchmark_id=optional_safe_id(request, "benchmark"),
+        agent=optional_safe_id(request, "agent"),
+        status=choice_query(request, "status", STATUS_VALUES),
+    )
+    rows = await request.app[keys.STORE].reader.executions(filt, limit + 1, cursor)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["execution_id"]) if more else None
+    return json_response({"executions": [execution_state(r) for r in page], "next_cursor": next_cursor})
+
+
+async def _execution_or_404(request: web.Request, execution_id: str) -> dict:
+    row = await request.app[keys.STORE].reader.execution(execution_id)
+    if row is None:
+        raise not_found("execution", execution_id)
+    return row
+
+
+async def get_execution(request: web.Request) -> web.Response:
+    row = await _execution_or_404(request, safe_id(request, "execution_id"))
+    return json_response(execution_state(row))
+
+
+async def list_events(request: web.Request) -> web.Response:
+    execution_id = safe_id(request, "execution_id")
+    after = int_query(request, "after", -1, -1, 2**62)
+    limit = int_query(request, "limit", 500, 1, 5000)
+    await _execution_or_404(request, execution_id)
+    rows = await request.app[keys.STORE].reader.events(execution_id, after, limit)
+    return json_response({
+        "execution_id": execution_id,
+        "events": [event_view(r) for r in rows],
+        "next_after": rows[-1]["offset"] if rows else after,
+        "has_more": len(rows) == limit,
+    })
+
+
+async def benchmark_execution_status(request: web.Request) -> web.Response:
+    """Upstream's route; its UI polls it and stops on Completed or Failed."""
+    benchmark_id = safe_id(request, "benchmark_id")
+    row = await _execution_or_404(request, safe_id(request, "execution_id"))
+    if row["benchmark_id"] and row["benchmark_id"] != benchmark_id:
+        raise ApiError(404, "not_found", f"execution '{row['execution_id']}' is not a run of benchmark '{benchmark_id}'")
+    return json_response(execution_state(row))
+
+
+async def benchmark_latest_status(request: web.Request) -> web.Response:
+    benchmark_id = safe_id(request, "benchmark_id")
+    row = await request.app[keys.STORE].reader.latest_for_benchmark(benchmark_id, optional_safe_id(request, "agent"))
+    if row is None:
+        raise not_found("execution for benchmark", benchmark_id)
+    return json_response(execution_state(row))

@@ -1,0 +1,119 @@
+"""Server-Sent Events: one run's OTEL events live, and a feed of every status change.
+
+A stream subscribes to the hub *before* reading what is stored, then re-reads the database
+on each notice, so nothing falls between replay and live and nothing is sent twice:
+`id:` is the event's byte offset and a reconnect resumes after Last-Event-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiohttp import web
+
+from reevd import keys
+from reevd.api.errors import bad_request, not_found
+from reevd.api.params import safe_id
+from reevd.api.responses import event_view, execution_state
+from reevd.hub import Notice
+from reevd.models import Status
+
+HEARTBEAT_S = 15.0
+PAGE = 1000
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "Connection": "keep-alive",
+    "X-Accel-Buffering": "no",
+    "Access-Control-Allow-Origin": "*",
+}
+
+
+def _frame(event: str, data: object, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _resume_point(request: web.Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("after")
+    if raw is None or raw == "":
+        return -1
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request("Last-Event-ID", "expected an event id (integer byte offset)") from None
+    if value < -1:
+        raise bad_request("Last-Event-ID", "must be >= -1")
+    return value
+
+
+async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.StreamResponse) -> Notice | None:
+    """The next notice; a comment line every HEARTBEAT_S keeps proxies and clients honest."""
+    while True:
+        try:
+            return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+        except asyncio.TimeoutError:
+            await response.write(b": keepalive\n\n")
+
+
+async def stream_execution(request: web.Request) -> web.StreamResponse:
+    execution_id = safe_id(request, "execution_id")
+    after = _resume_point(request)
+    reader = request.app[keys.STORE].reader
+    if await reader.execution(execution_id) is None:
+        raise not_found("execution", execution_id)
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    await response.prepare(request)
+    with request.app[keys.HUB].subscribe() as queue:
+        while True:
+            rows = await reader.events(execution_id, after, PAGE)
+            for row in rows:
+                await response.write(_frame("otel", event_view(row), row["offset"]))
+                after = row["offset"]
+            if len(rows) == PAGE:
+                continue
+            state = await reader.execution(execution_id)
+            if state is not None and Status(state["status"]).is_terminal:
+                # Lines committed before the status are already sent; say how it ended, then close.
+                rest = await reader.events(execution_id, after, PAGE)
+                if rest:
+                    continue
+                await response.write(_frame("status", execution_state(state)))
+                break
+            while True:
+                notice = await _next_notice(queue, response)
+                if notice is None:  # daemon shutting down
+                    await response.write_eof()
+                    return response
+                if notice.execution_id == execution_id:
+                    break
+    await response.write_eof()
+    return response
+
+
+async def stream_all(request: web.Request) -> web.StreamResponse:
+    """Every execution status change: an invalidation feed for dashboards."""
+    reader = request.app[keys.STORE].reader
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    await response.prepare(request)
+    await response.write(b": connected\n\n")
+    with request.app[keys.HUB].subscribe() as queue:
+        while True:
+            notice = await _next_notice(queue, response)
+            if notice is None:
+                break
+            changed = {notice.execution_id}
+            while not queue.empty():  # coalesce a burst into one read per execution
+                more = queue.get_nowait()
+                if more is None:
+                    await response.write_eof()
+                    return response
+                changed.add(more.execution_id)
+            for execution_id in sorted(changed):
+                state = await reader.execution(execution_id)
+                if state is not None:
+                    await response.write(_frame("execution", execution_state(state)))
+    await response.write_eof()
+    return response

@@ -1,0 +1,105 @@
+"""create_app(config): the application, its resources as cleanup contexts, nothing else.
+
+Each resource is created in one `cleanup_ctx` generator and released after its `yield`,
+in reverse order: launcher, then watcher and ingestor, then the store (drained, closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from reevd import keys
+from reevd.agents import available_agents
+from reevd.api.errors import cors_middleware, error_middleware
+from reevd.api.routes import add_routes
+from reevd.config import Config
+from reevd.hub import Hub
+from reevd.ingestor import Ingestor
+from reevd.launcher import Launcher
+from reevd.metrics import Metrics
+from reevd.store import Store
+from reevd.watcher import FolderWatcher
+
+log = structlog.get_logger("reevd")
+
+REQUEST_BODY_LIMIT = 512 * 1024
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    store = await Store.open(config.database)
+    metrics = app[keys.METRICS]
+    store.writer.add_listener(metrics.observe_batch)
+    store.writer.add_listener(app[keys.HUB].publish_ops)
+    app[keys.STORE] = store
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    config.sessions_dir.mkdir(parents=True, exist_ok=True)
+    config.benchmarks_dir.mkdir(parents=True, exist_ok=True)
+    metrics = app[keys.METRICS]
+    ingestor = Ingestor(
+        config.sessions_dir, app[keys.STORE], metrics,
+        session_max_bytes=config.session_file_max_bytes, line_max_bytes=config.otel_line_max_bytes,
+    )
+    await ingestor.load()
+
+    def on_overflow() -> None:
+        metrics.overflow_rescans.inc()
+        log.warning("watcher_overflow_rescan")
+        ingestor.scan()
+
+    watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow)
+    watcher.watch(config.sessions_dir, ingestor.notify)
+    app[keys.INGESTOR] = ingestor
+    app[keys.WATCHER] = watcher
+    watcher.start()
+    found = ingestor.scan()  # after start: a file written in between is seen twice, never missed
+    log.info("watching", folder=str(config.sessions_dir), files_found=found)
+    try:
+        yield
+    finally:
+        watcher.stop()
+        await ingestor.close()
+
+
+async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
+    app[keys.LAUNCHER] = launcher
+    await launcher.recover()
+    live = app[keys.METRICS].live
+    live.in_flight = lambda: launcher.in_flight
+    live.queued = lambda: launcher.queued
+    live.writer_backlog = lambda: app[keys.STORE].writer.backlog
+    try:
+        yield
+    finally:
+        await launcher.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    # Field notes: an open SSE stream makes graceful shutdown wait for shutdown_timeout.
+    app[keys.HUB].close_all()
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware, error_middleware], client_max_size=REQUEST_BODY_LIMIT)
+    app[keys.CONFIG] = config
+    app[keys.METRICS] = Metrics()
+    app[keys.HUB] = Hub()
+    app[keys.STARTED_AT] = time.monotonic()
+    app.cleanup_ctx.extend([_store_ctx, _ingest_ctx, _launcher_ctx])
+    app.on_shutdown.append(_close_streams)
+    add_routes(app)
+    return app

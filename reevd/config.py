@@ -1,0 +1,55 @@
+"""Daemon configuration: one frozen value built by the CLI, no I/O at import."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_runner_command() -> tuple[str, ...]:
+    """The runner installed beside this interpreter (works inside a venv without activation)."""
+    return (sys.executable, "-m", "runner")
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 3001
+    db_path: Path | None = None
+    runner_command: tuple[str, ...] = field(default_factory=default_runner_command)
+    max_concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
+    default_timeout_s: float = 300.0
+    max_timeout_s: float = 3600.0
+    stop_grace_s: float = 2.0
+    run_log_max_bytes: int = 1 << 20
+    session_file_max_bytes: int = 16 << 20
+    otel_line_max_bytes: int = 1 << 20
+    access_log: bool = False
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / "logs" / "sessions"
+
+    @property
+    def benchmarks_dir(self) -> Path:
+        return self.root / "benchmarks"
+
+    @property
+    def run_logs_dir(self) -> Path:
+        return self.root / "logs" / "runs"
+
+    @property
+    def database(self) -> Path:
+        return self.db_path if self.db_path is not None else self.root / "db" / "reevd.sqlite3"
+
+
+def parse_runner_command(text: str) -> tuple[str, ...]:
+    """REEVD_RUNNER_CMD is split like argv (shlex), never handed to a shell."""
+    parts = tuple(shlex.split(text))
+    if not parts:
+        raise ValueError("runner command is empty")
+    return parts

@@ -1,0 +1,162 @@
+"""Pure parsing: a session file's bytes or one OTEL line -> what to store. No I/O here."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from reevd.models import Status, iso_from_epoch
+from runner.formats import EventType, SessionStatus
+
+
+class InvalidInput(ValueError):
+    """Input that does not parse or has the wrong shape; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ParsedSession:
+    benchmark_id: str
+    agent: str
+    status: Status
+    score: float | None
+    started_at: str | None
+    finished_at: str | None
+    error_message: str | None
+    result_data: dict[str, Any]
+    session_id: str | None
+
+
+def _timestamp(value: Any, field: str) -> str | None:
+    """Upstream writes epoch seconds; accept RFC 3339 strings too."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field}: expected a number or timestamp string")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or not 0 <= value < 1e11:
+            raise InvalidInput(f"{field}: out of range")
+        return iso_from_epoch(float(value))
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidInput(f"{field}: not an RFC 3339 timestamp") from exc
+        if parsed.tzinfo is None:
+            raise InvalidInput(f"{field}: timestamp has no time zone")
+        return iso_from_epoch(parsed.timestamp())
+    raise InvalidInput(f"{field}: expected a number or timestamp string")
+
+
+def _optional_str(obj: dict[str, Any], key: str, field: str) -> str:
+    value = obj.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: expected a string")
+    return value
+
+
+def parse_session(data: bytes) -> ParsedSession:
+    """Parse a session file (upstream's shape, or the runner's superset). Raises InvalidInput."""
+    try:
+        doc = orjson.loads(data)  # strict: rejects NaN, invalid UTF-8, nesting deeper than 1024
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput("top level: expected a JSON object")
+    final = doc.get("final_result")
+    if not isinstance(final, dict):
+        raise InvalidInput("final_result: missing or not an object")
+    success = final.get("success")
+    if not isinstance(success, bool):
+        raise InvalidInput("final_result.success: expected true or false")
+    score = final.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score)):
+        raise InvalidInput("final_result.score: expected a finite number")
+    upstream_status = final.get("status")
+    if upstream_status is not None and not isinstance(upstream_status, str):
+        raise InvalidInput("final_result.status: expected a string")
+    error = final.get("error")
+    error_message = error if isinstance(error, str) and error else None
+    if error is not None and not isinstance(error, str):
+        error_message = orjson.dumps(error).decode()[:2000]
+    session_id = doc.get("session_id")
+    if session_id is not None and not isinstance(session_id, str):
+        raise InvalidInput("session_id: expected a string")
+    status = Status.COMPLETED if success else Status.FAILED
+    return ParsedSession(
+        benchmark_id=_optional_str(doc, "benchmark_id", "benchmark_id"),
+        agent=_optional_str(doc, "agent_type", "agent_type"),
+        status=status,
+        score=float(score) if score is not None else None,
+        started_at=_timestamp(doc.get("start_time"), "start_time"),
+        finished_at=_timestamp(doc.get("end_time"), "end_time"),
+        error_message=error_message,
+        result_data={
+            "success": success,
+            "score": float(score) if score is not None else None,
+            "status": upstream_status or (SessionStatus.SUCCEEDED if success else SessionStatus.FAILED).value,
+            "source": "session_file",
+            "final_result": final,
+        },
+        session_id=session_id,
+    )
+
+
+# How far along a run is, judged by the furthest kind of event seen.
+PROGRESS_BY_EVENT: dict[str, float] = {
+    EventType.PROMPT.value: 0.1,
+    EventType.TOOL_INPUT.value: 0.3,
+    EventType.TOOL_OUTPUT.value: 0.6,
+    EventType.STEP_COMPLETE.value: 0.9,
+    EventType.SESSION_COMPLETE.value: 0.95,
+}
+
+
+UPSTREAM_SUMMARY = "SessionSummary"
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    event_type: str
+    timestamp: str | None
+    tool_name: str | None
+    benchmark_id: str
+    agent: str
+    body: str
+
+
+def parse_otel_line(line: bytes) -> ParsedEvent:
+    """One complete OTEL line (without its newline). Raises InvalidInput."""
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInput("expected a JSON object")
+    event_type = doc.get("event_type")
+    timestamp = doc.get("timestamp")
+    if event_type is None and "total_events" in doc:
+        # Upstream closes a session log with a summary record that has no event_type
+        # (capture 974b44e5...: tool_calls, failed_tools, total_events, logged_at).
+        event_type, timestamp = UPSTREAM_SUMMARY, doc.get("logged_at")
+    if not isinstance(event_type, str) or not event_type:
+        raise InvalidInput("event_type: missing or not a string")
+    tool_input = doc.get("tool_input")
+    tool_name = tool_input.get("tool_name") if isinstance(tool_input, dict) else None
+    metadata = doc.get("metadata")
+    meta = metadata if isinstance(metadata, dict) else {}
+    benchmark_id = meta.get("benchmark_id")
+    agent = meta.get("agent") or meta.get("agent_type")
+    return ParsedEvent(
+        event_type=event_type[:64],
+        timestamp=timestamp if isinstance(timestamp, str) else None,
+        tool_name=tool_name[:128] if isinstance(tool_name, str) else None,
+        benchmark_id=benchmark_id if isinstance(benchmark_id, str) else "",
+        agent=agent if isinstance(agent, str) else "",
+        body=line.decode("utf-8"),  # orjson has already validated the UTF-8
+    )

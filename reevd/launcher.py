@@ -1,0 +1,346 @@
+"""The only module that spawns or kills runner processes.
+
+A run is launched and then only reacted to: the kernel reports its exit through a pidfd
+(readable once the process is gone), timeouts are `call_later` timers, and the watcher
+reports its session file. Nothing here sleeps or polls.
+
+Why `subprocess.Popen` and not `asyncio.create_subprocess_exec`: asyncio's subprocess
+transport kills a still-running child when the transport is closed (daemon shutdown),
+and runs must outlive a daemon restart. Popen with an argv list (never a shell), in a new
+session, plus a pidfd gives the same event-driven exit without that coupling, and is the
+same mechanism used to re-attach to runs found alive after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import structlog
+
+from reevd.config import Config
+from reevd.ingestor import Ingestor
+from reevd.metrics import Metrics
+from reevd.models import Status, utc_now_iso
+from reevd.procs import describe_exit, group_alive, is_same_process, open_pidfd, signal_group, start_ticks
+from reevd.store import Store
+from reevd.store.writes import RunEnded, RunQueued, RunStarted
+from runner.formats import is_safe_id
+
+log = structlog.get_logger("reevd.launcher")
+
+LOG_TAIL_BYTES = 4096
+
+
+class LaunchError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Job:
+    execution_id: str
+    benchmark_id: str
+    agent: str
+    benchmark_path: Path
+    timeout_s: float
+
+
+@dataclass
+class LiveRun:
+    job: Job
+    pid: int
+    proc: subprocess.Popen[bytes] | None  # None when re-attached after a daemon restart
+    pidfd: int
+    log_path: Path
+    deadline_timer: asyncio.TimerHandle | None = None
+    kill_timer: asyncio.TimerHandle | None = None
+    outcome: Status | None = None  # Stopped or Timeout, when this daemon ended it
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Launcher:
+    def __init__(self, config: Config, store: Store, ingestor: Ingestor, metrics: Metrics, agents: tuple[str, ...]) -> None:
+        self._config = config
+        self._store = store
+        self._ingestor = ingestor
+        self._metrics = metrics
+        self.agents = agents
+        self._queue: deque[Job] = deque()
+        self._live: dict[str, LiveRun] = {}
+        self._exit_tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        config.run_logs_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._live)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def live_pids(self) -> list[int]:
+        return [run.pid for run in self._live.values()]
+
+    # --- validation ------------------------------------------------------------------------
+
+    def resolve_benchmark(self, benchmark_id: str) -> Path:
+        """benchmarks/<id>.yml (or .yaml), refusing anything that leaves the folder."""
+        if not is_safe_id(benchmark_id):
+            raise LaunchError(400, "invalid_id", f"benchmark id: must be 1-128 letters, digits, '-' or '_' (got {benchmark_id[:80]!r})")
+        folder = self._config.benchmarks_dir.resolve()
+        for suffix in (".yml", ".yaml"):
+            candidate = folder / f"{benchmark_id}{suffix}"
+            if candidate.is_symlink() and folder not in candidate.resolve().parents:
+                raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': file links outside {folder}")
+            if candidate.is_file():
+                return candidate
+        raise LaunchError(404, "not_found", f"benchmark '{benchmark_id}' not found in {self._config.benchmarks_dir}")
+
+    def check_agent(self, agent: str) -> None:
+        if agent not in self.agents:
+            raise LaunchError(400, "unknown_agent", f"agent: unknown agent '{agent[:80]}'; known agents: {', '.join(self.agents)}")
+
+    def check_timeout(self, timeout_s: float | None) -> float:
+        if timeout_s is None:
+            return self._config.default_timeout_s
+        if not 0 < timeout_s <= self._config.max_timeout_s:
+            raise LaunchError(400, "invalid_request", f"timeout_s: must be > 0 and <= {self._config.max_timeout_s:g}")
+        return float(timeout_s)
+
+    # --- submit / stop -----------------------------------------------------------------------
+
+    async def submit(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
+                     metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[str, Status]:
+        path = self.resolve_benchmark(benchmark_id)
+        self.check_agent(agent)
+        timeout = self.check_timeout(timeout_s)
+        if execution_id is None:
+            import uuid
+
+            execution_id = str(uuid.uuid4())
+        meta = orjson.dumps(metadata or {}).decode()
+        await self._store.writer.write(RunQueued(execution_id, benchmark_id, agent, timeout, meta, utc_now_iso()))
+        self._queue.append(Job(execution_id, benchmark_id, agent, path, timeout))
+        self._pump()
+        return execution_id, (Status.RUNNING if execution_id in self._live else Status.QUEUED)
+
+    async def stop(self, execution_id: str) -> bool:
+        """Stop a queued or running run. False when this daemon has no such active run."""
+        for job in list(self._queue):
+            if job.execution_id == execution_id:
+                self._queue.remove(job)
+                await self._store.writer.write(RunEnded(execution_id, Status.STOPPED.value, "stopped by request before it started", None, utc_now_iso()))
+                return True
+        run = self._live.get(execution_id)
+        if run is None:
+            return False
+        await self._terminate(run, Status.STOPPED, "stopped by request")
+        return True
+
+    # --- spawning --------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        while self._queue and len(self._live) < self._config.max_concurrency and not self._closing:
+            job = self._queue.popleft()
+            try:
+                self._spawn(job)
+            except OSError as exc:
+                log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
+                self._store.writer.submit(RunEnded(job.execution_id, Status.FAILED.value,
+                                                   f"could not start the runner: {exc}", None, utc_now_iso()))
+
+    def _command(self, job: Job) -> list[str]:
+        return [*self._config.runner_command, str(job.benchmark_path), f"--agent={job.agent}",
+                f"--execution-id={job.execution_id}", f"--sessions-dir={self._config.sessions_dir}"]
+
+    def _spawn(self, job: Job) -> None:
+        log_path = self._config.run_logs_dir / f"{job.execution_id}.log"
+        with open(log_path, "ab") as log_file:
+            proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+                self._command(job),
+                cwd=self._config.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own session and process group: survives the daemon, killable as a group
+                close_fds=True,
+            )
+        pidfd = open_pidfd(proc.pid)
+        if pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
+            proc.kill()
+            proc.wait()
+            raise OSError("pidfd_open is not available on this kernel")
+        run = LiveRun(job, proc.pid, proc, pidfd, log_path)
+        self._live[job.execution_id] = run
+        self._arm(run, job.timeout_s)
+        self._metrics.runs_started.inc()
+        self._store.writer.submit(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
+        log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=proc.pid)
+
+    def _arm(self, run: LiveRun, remaining_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(run.pidfd, self._on_pidfd_readable, run)
+        run.deadline_timer = loop.call_later(max(remaining_s, 0.0), self._on_deadline, run)
+
+    def _on_deadline(self, run: LiveRun) -> None:
+        self._track(self._terminate(run, Status.TIMEOUT, f"timed out after {run.job.timeout_s:g} s"))
+
+    async def _terminate(self, run: LiveRun, status: Status, message: str) -> None:
+        if run.outcome is not None or run.done.is_set():
+            return
+        run.outcome = status
+        if run.deadline_timer is not None:
+            run.deadline_timer.cancel()
+        # Write the verdict first: the status is true the moment we decide it.
+        await self._store.writer.write(RunEnded(run.job.execution_id, status.value, message, None, utc_now_iso()))
+        signal_group(run.pid, signal.SIGTERM)
+        run.kill_timer = asyncio.get_running_loop().call_later(self._config.stop_grace_s, signal_group, run.pid, signal.SIGKILL)
+        log.info("run_terminating", execution_id=run.job.execution_id, status=status.value)
+
+    # --- exits -------------------------------------------------------------------------------
+
+    def _track(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._exit_tasks.add(task)
+        task.add_done_callback(self._exit_tasks.discard)
+
+    def _on_pidfd_readable(self, run: LiveRun) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(run.pidfd)
+        os.close(run.pidfd)
+        returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
+        self._track(self._on_exit(run, returncode))
+
+    async def _on_exit(self, run: LiveRun, returncode: int | None) -> None:
+        execution_id = run.job.execution_id
+        for timer in (run.deadline_timer, run.kill_timer):
+            if timer is not None:
+                timer.cancel()
+        if run.outcome is not None:
+            signal_group(run.pid, signal.SIGKILL)  # stragglers the runner left in its group
+        try:
+            ingested = await self._ingestor.ingest_session_now(execution_id)
+            message = None if ingested else self._exit_message(run, returncode)
+            await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, returncode, utc_now_iso()))
+        except Exception as exc:  # the slot must be freed whatever happened
+            log.error("run_exit_handling_failed", execution_id=execution_id, error=repr(exc))
+        finally:
+            self._bound_log(run.log_path)
+            self._live.pop(execution_id, None)
+            run.done.set()
+            log.info("run_exited", execution_id=execution_id, returncode=returncode, outcome=run.outcome)
+            self._pump()
+
+    def _exit_message(self, run: LiveRun, returncode: int | None) -> str:
+        tail = _log_tail(run.log_path)
+        reason = describe_exit(returncode)
+        return f"{reason} without writing a session file" + (f"; last output: {tail}" if tail else "")
+
+    def _bound_log(self, path: Path) -> None:
+        """Keep a finished run's log within the bound: its first and last halves."""
+        limit = self._config.run_log_max_bytes
+        try:
+            size = path.stat().st_size
+            if size <= limit:
+                return
+            with open(path, "r+b") as fh:
+                head = fh.read(limit // 2)
+                fh.seek(size - limit // 2)
+                tail = fh.read()
+                fh.seek(0)
+                fh.write(head + f"\n[... {size - limit} bytes cut ...]\n".encode() + tail)
+                fh.truncate()
+        except OSError as exc:
+            log.warning("run_log_bound_failed", path=str(path), error=repr(exc))
+
+    # --- restart recovery --------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Rebuild run state from the database and the files alone, after any restart."""
+        now = time.time()
+        for row in await self._store.reader.active_executions():
+            execution_id = row["execution_id"]
+            if row["origin"] != "api":
+                continue  # found on disk: not ours to judge
+            pid = row["pid"]
+            if pid is None:
+                # Never started: the request is still owed, so run it now (FIFO by creation time).
+                try:
+                    path = self.resolve_benchmark(row["benchmark_id"])
+                except LaunchError as exc:
+                    await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart queued run: {exc.message}", None, utc_now_iso()))
+                    continue
+                self._queue.append(Job(execution_id, row["benchmark_id"], row["agent"], path, row["timeout_s"] or self._config.default_timeout_s))
+                log.info("run_requeued", execution_id=execution_id)
+                continue
+            pidfd = open_pidfd(pid) if is_same_process(pid, row["pid_start"]) else None
+            if pidfd is not None and is_same_process(pid, row["pid_start"]):
+                job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), row["timeout_s"] or self._config.default_timeout_s)
+                run = LiveRun(job, pid, None, pidfd, self._config.run_logs_dir / f"{execution_id}.log")
+                self._live[execution_id] = run
+                elapsed = now - _epoch(row["started_at"]) if row["started_at"] else 0.0
+                self._arm(run, job.timeout_s - elapsed)
+                log.info("run_reattached", execution_id=execution_id, pid=pid)
+                continue
+            if pidfd is not None:
+                os.close(pidfd)
+            ingested = await self._ingestor.ingest_session_now(execution_id)
+            message = None if ingested else "runner lost while the daemon was down (no session file)"
+            await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
+            log.info("run_recovered_dead", execution_id=execution_id, session_found=ingested)
+        self._pump()
+
+    async def close(self) -> None:
+        """Daemon shutdown: leave runs running (they outlive us), release our handles."""
+        self._closing = True
+        loop = asyncio.get_running_loop()
+        for run in self._live.values():
+            for timer in (run.deadline_timer, run.kill_timer):
+                if timer is not None:
+                    timer.cancel()
+            loop.remove_reader(run.pidfd)
+            os.close(run.pidfd)
+            if run.proc is not None:
+                # Disown: the run deliberately outlives the daemon; without this Popen would warn
+                # and queue it for reaping at interpreter exit.
+                run.proc.returncode = -1
+        self._live.clear()
+        if self._exit_tasks:
+            await asyncio.gather(*self._exit_tasks, return_exceptions=True)
+
+    async def wait_all(self) -> None:
+        """Until every live run has exited (tests and perf only)."""
+        while self._live:
+            await next(iter(self._live.values())).done.wait()
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - LOG_TAIL_BYTES))
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in data.splitlines() if line.strip()]
+    return " | ".join(lines[-5:])[-1000:]
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+__all__ = ["Launcher", "LaunchError", "group_alive"]

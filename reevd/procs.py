@@ -1,0 +1,76 @@
+"""Process facts from the kernel: start times (against pid reuse) and pidfds (exit as an event)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+def start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: the process start time, unique per pid incarnation."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after its last ')'.
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def is_same_process(pid: int, expected_start: int | None) -> bool:
+    if pid <= 0:
+        return False
+    ticks = start_ticks(pid)
+    return ticks is not None and (expected_start is None or ticks == expected_start) and not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return True
+    state = data[data.rfind(b")") + 2 :][:1]
+    return state in (b"Z", b"X")
+
+
+def open_pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> bool:
+    """Signal a whole process group; False if it no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "runner exited (status unknown: it was not this daemon's child)"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"runner killed by {name} ({-returncode})"
+    return f"runner exited with code {returncode}"

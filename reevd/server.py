@@ -1,0 +1,41 @@
+"""Serve the app until SIGTERM/SIGINT, then shut down promptly (streams closed first)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+
+from reevd.app import create_app
+from reevd.config import Config
+from reevd import sdnotify
+
+log = structlog.get_logger("reevd")
+
+
+async def serve(config: Config) -> None:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None if not config.access_log else web.AccessLogger.LOG_FORMAT,
+                           handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    notifier = sdnotify.Notifier.from_environment()
+    try:
+        site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        port = sockets[0].getsockname()[1] if sockets else config.port
+        log.info("serving", host=config.host, port=port, root=str(config.root), db=str(config.database))
+        notifier.ready(app)
+        await stop.wait()
+        log.info("shutting_down")
+        notifier.stopping()
+    finally:
+        notifier.close()
+        await runner.cleanup()
+        log.info("stopped")

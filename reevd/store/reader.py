@@ -1,0 +1,120 @@
+"""Read queries. Readers use their own connection (WAL lets them run beside the writer)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from reevd.store.writes import FileState
+
+EXECUTION_COLUMNS = (
+    "execution_id, benchmark_id, agent, status, origin, created_at, updated_at, started_at, finished_at, "
+    "progress, score, error_message, ingest_error, result_data, metadata, pid, pid_start, exit_code, "
+    "timeout_s, events_count, last_event_type, last_event_at"
+)
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    benchmark_id: str | None = None
+    agent: str | None = None
+    status: str | None = None
+
+
+def encode_cursor(created_at: str, execution_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at}|{execution_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Raises ValueError on anything that is not a cursor we made."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    created_at, sep, execution_id = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+    if not sep or not created_at or not execution_id:
+        raise ValueError("malformed cursor")
+    return created_at, execution_id
+
+
+class Reader:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._conn.row_factory = aiosqlite.Row
+
+    async def execution(self, execution_id: str) -> dict[str, Any] | None:
+        async with self._conn.execute(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?", (execution_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return dict(row) if row is not None else None
+
+    async def executions(
+        self, filt: ExecutionFilter, limit: int, cursor: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first; keyset pagination on (created_at, execution_id)."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("benchmark_id", filt.benchmark_id), ("agent", filt.agent), ("status", filt.status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if cursor is not None:
+            where.append("(created_at, execution_id) < (?, ?)")
+            args.extend(cursor)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT {EXECUTION_COLUMNS} FROM executions {clause} ORDER BY created_at DESC, execution_id DESC LIMIT ?"
+        async with self._conn.execute(sql, (*args, limit)) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def latest_for_benchmark(self, benchmark_id: str, agent: str | None = None) -> dict[str, Any] | None:
+        rows = await self.executions(ExecutionFilter(benchmark_id=benchmark_id, agent=agent), limit=1)
+        return rows[0] if rows else None
+
+    async def events(self, execution_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            "SELECT offset, event_type, ts, tool_name, body FROM events "
+            "WHERE execution_id = ? AND offset > ? ORDER BY offset LIMIT ?",
+            (execution_id, after, limit),
+        ) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def file_state(self, name: str) -> FileState | None:
+        async with self._conn.execute(
+            "SELECT name, kind, execution_id, dev, inode, size, mtime_ns, offset, lines, invalid, oversize, skipping "
+            "FROM files WHERE name = ?",
+            (name,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values["skipping"] = bool(values["skipping"])
+        return FileState(**values)
+
+    async def all_file_states(self) -> dict[str, FileState]:
+        async with self._conn.execute(
+            "SELECT name, kind, execution_id, dev, inode, size, mtime_ns, offset, lines, invalid, oversize, skipping FROM files"
+        ) as cur:
+            rows = await cur.fetchall()
+        out = {}
+        for row in rows:
+            values = dict(row)
+            values["skipping"] = bool(values["skipping"])
+            out[values["name"]] = FileState(**values)
+        return out
+
+    async def status_counts(self) -> dict[str, int]:
+        async with self._conn.execute("SELECT status, COUNT(*) FROM executions GROUP BY status") as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def active_executions(self) -> list[dict[str, Any]]:
+        async with self._conn.execute(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('Queued','Running') "
+            "ORDER BY created_at, execution_id"
+        ) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def ping(self) -> bool:
+        async with self._conn.execute("SELECT 1") as cur:
+            return (await cur.fetchone()) is not None

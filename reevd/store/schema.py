@@ -1,0 +1,65 @@
+"""Schema migrations, applied in order and recorded in PRAGMA user_version.
+
+Append a migration to add a table or column; never edit a released one, so a newer reevd
+opens an older database and brings it forward.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the one table of truth for executions, their OTEL events, and per-file ingest state.
+    """
+    CREATE TABLE executions (
+        execution_id    TEXT PRIMARY KEY,
+        benchmark_id    TEXT NOT NULL DEFAULT '',
+        agent           TEXT NOT NULL DEFAULT '',
+        status          TEXT NOT NULL,
+        origin          TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        started_at      TEXT,
+        finished_at     TEXT,
+        progress        REAL,
+        score           REAL,
+        error_message   TEXT,
+        ingest_error    TEXT,
+        result_data     TEXT,
+        metadata        TEXT NOT NULL DEFAULT '{}',
+        pid             INTEGER,
+        pid_start       INTEGER,
+        exit_code       INTEGER,
+        timeout_s       REAL,
+        events_count    INTEGER NOT NULL DEFAULT 0,
+        last_event_type TEXT,
+        last_event_at   TEXT
+    );
+    CREATE INDEX executions_by_created ON executions(created_at DESC, execution_id DESC);
+    CREATE INDEX executions_by_benchmark ON executions(benchmark_id, created_at DESC);
+    CREATE INDEX executions_by_status ON executions(status);
+
+    CREATE TABLE events (
+        execution_id TEXT NOT NULL,
+        offset       INTEGER NOT NULL,
+        event_type   TEXT NOT NULL,
+        ts           TEXT,
+        tool_name    TEXT,
+        body         TEXT NOT NULL,
+        PRIMARY KEY (execution_id, offset)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE files (
+        name         TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        dev          INTEGER NOT NULL,
+        inode        INTEGER NOT NULL,
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        offset       INTEGER NOT NULL DEFAULT 0,
+        lines        INTEGER NOT NULL DEFAULT 0,
+        invalid      INTEGER NOT NULL DEFAULT 0,
+        oversize     INTEGER NOT NULL DEFAULT 0,
+        skipping     INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+]

@@ -1,0 +1,262 @@
+"""Every write the daemon makes, as data. Only the writer task executes them.
+
+Each operation lists its statements as (phase, sql, params). The writer sorts a batch's
+statements stably by phase and runs consecutive identical SQL as one `executemany`, so a
+burst of 1,000 ingested files costs a handful of awaits, not thousands. Reordering across
+operations is safe because the status rules below are monotonic: a terminal state never
+regresses and a replayed or late event changes nothing (field notes: UPSERT ... WHERE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+Statement = tuple[float, str, tuple[Any, ...] | dict[str, Any]]
+
+TERMINAL_SQL = "('Completed','Failed','Stopped','Timeout')"
+
+# A row may still move when it is active, or when it is Failed only because its session
+# file could not be parsed yet (a later valid file is the truth).
+MAY_SETTLE = f"(executions.status NOT IN {TERMINAL_SQL} OR (executions.status = 'Failed' AND executions.ingest_error IS NOT NULL))"
+
+# Queued -> Running -> terminal; never backwards.
+STATUS_FORWARD = f"""CASE
+    WHEN executions.status IN {TERMINAL_SQL} THEN executions.status
+    WHEN executions.status = 'Running' AND excluded.status = 'Queued' THEN executions.status
+    ELSE excluded.status END"""
+
+PHASE_DELETE, PHASE_FILE, PHASE_EVENTS, PHASE_EXECUTION, PHASE_SETTLE = 0.0, 1.0, 2.0, 3.0, 3.5
+
+
+@dataclass(frozen=True)
+class FileState:
+    """Committed ingest position of one file in logs/sessions."""
+
+    name: str
+    kind: str
+    execution_id: str
+    dev: int
+    inode: int
+    size: int
+    mtime_ns: int
+    offset: int = 0
+    lines: int = 0
+    invalid: int = 0
+    oversize: int = 0
+    skipping: bool = False
+
+    SQL: ClassVar[str] = """
+        INSERT INTO files (name, kind, execution_id, dev, inode, size, mtime_ns, offset, lines, invalid, oversize, skipping)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+        ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, execution_id=excluded.execution_id,
+            dev=excluded.dev, inode=excluded.inode, size=excluded.size, mtime_ns=excluded.mtime_ns,
+            offset=excluded.offset, lines=excluded.lines, invalid=excluded.invalid,
+            oversize=excluded.oversize, skipping=excluded.skipping"""
+
+    def statement(self) -> Statement:
+        return (
+            PHASE_FILE,
+            self.SQL,
+            (self.name, self.kind, self.execution_id, self.dev, self.inode, self.size, self.mtime_ns,
+             self.offset, self.lines, self.invalid, self.oversize, int(self.skipping)),
+        )
+
+
+class WriteOp:
+    """Base of all write operations."""
+
+    execution_id: str
+
+    def statements(self) -> list[Statement]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SessionResult(WriteOp):
+    """A parsed session file: the run's final truth."""
+
+    execution_id: str
+    benchmark_id: str
+    agent: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    score: float | None
+    error_message: str | None
+    result_data: str
+    now: str
+    file: FileState
+
+    SQL: ClassVar[str] = f"""
+        INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at,
+            started_at, finished_at, progress, score, error_message, result_data)
+        VALUES (?,?,?,?,'disk',?,?,?,?,1.0,?,?,?)
+        ON CONFLICT(execution_id) DO UPDATE SET
+            benchmark_id = CASE WHEN executions.benchmark_id = '' THEN excluded.benchmark_id ELSE executions.benchmark_id END,
+            agent = CASE WHEN executions.agent = '' THEN excluded.agent ELSE executions.agent END,
+            status = excluded.status, updated_at = excluded.updated_at,
+            started_at = COALESCE(executions.started_at, excluded.started_at),
+            finished_at = excluded.finished_at, progress = 1.0, score = excluded.score,
+            error_message = excluded.error_message, ingest_error = NULL, result_data = excluded.result_data
+        WHERE {MAY_SETTLE}"""
+
+    def statements(self) -> list[Statement]:
+        return [
+            self.file.statement(),
+            (PHASE_SETTLE, self.SQL, (
+                self.execution_id, self.benchmark_id, self.agent, self.status, self.now, self.now,
+                self.started_at, self.finished_at, self.score, self.error_message, self.result_data)),
+        ]
+
+
+@dataclass(frozen=True)
+class SessionInvalid(WriteOp):
+    """A session file its writer finished but that does not parse: the run failed to report."""
+
+    execution_id: str
+    message: str
+    now: str
+    file: FileState
+
+    SQL: ClassVar[str] = f"""
+        INSERT INTO executions (execution_id, status, origin, created_at, updated_at, error_message, ingest_error, progress)
+        VALUES (?, 'Failed', 'disk', ?, ?, ?, ?, 1.0)
+        ON CONFLICT(execution_id) DO UPDATE SET status = 'Failed', updated_at = excluded.updated_at,
+            error_message = excluded.error_message, ingest_error = excluded.ingest_error,
+            finished_at = COALESCE(executions.finished_at, excluded.updated_at)
+        WHERE executions.status NOT IN {TERMINAL_SQL}
+           OR (executions.status = 'Failed' AND executions.ingest_error IS NOT NULL)"""
+
+    def statements(self) -> list[Statement]:
+        return [
+            self.file.statement(),
+            (PHASE_EXECUTION, self.SQL, (self.execution_id, self.now, self.now, self.message, self.message)),
+        ]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    offset: int
+    event_type: str
+    ts: str | None
+    tool_name: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class OtelChunk(WriteOp):
+    """Complete lines read from one OTEL file, with the offset just past them: one transaction."""
+
+    execution_id: str
+    file: FileState
+    events: list[EventRow] = field(default_factory=list)
+    replaced: bool = False  # the file was truncated or replaced: its old events are gone
+    progress: float | None = None
+    benchmark_id: str = ""
+    agent: str = ""
+    now: str = ""
+
+    EVENTS_SQL: ClassVar[str] = (
+        "INSERT OR IGNORE INTO events (execution_id, offset, event_type, ts, tool_name, body) VALUES (?,?,?,?,?,?)"
+    )
+    DELETE_SQL: ClassVar[str] = "DELETE FROM events WHERE execution_id = ?"
+    EXECUTION_SQL: ClassVar[str] = f"""
+        INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at,
+            started_at, progress, events_count, last_event_type, last_event_at)
+        VALUES (:id, :benchmark_id, :agent, 'Running', 'disk', :now, :now, :now, :progress, :count, :last_type, :last_at)
+        ON CONFLICT(execution_id) DO UPDATE SET
+            status = CASE WHEN executions.status = 'Queued' THEN 'Running' ELSE executions.status END,
+            benchmark_id = CASE WHEN executions.benchmark_id = '' THEN excluded.benchmark_id ELSE executions.benchmark_id END,
+            agent = CASE WHEN executions.agent = '' THEN excluded.agent ELSE executions.agent END,
+            started_at = COALESCE(executions.started_at, excluded.started_at),
+            updated_at = excluded.updated_at,
+            events_count = CASE WHEN :reset THEN excluded.events_count ELSE executions.events_count + excluded.events_count END,
+            progress = CASE WHEN executions.status IN {TERMINAL_SQL} THEN executions.progress
+                            ELSE MAX(COALESCE(executions.progress, 0), COALESCE(excluded.progress, 0)) END,
+            last_event_type = COALESCE(excluded.last_event_type, executions.last_event_type),
+            last_event_at = COALESCE(excluded.last_event_at, executions.last_event_at)"""
+
+    def statements(self) -> list[Statement]:
+        out: list[Statement] = []
+        if self.replaced:
+            out.append((PHASE_DELETE, self.DELETE_SQL, (self.execution_id,)))
+        out.append(self.file.statement())
+        for e in self.events:
+            out.append((PHASE_EVENTS, self.EVENTS_SQL, (self.execution_id, e.offset, e.event_type, e.ts, e.tool_name, e.body)))
+        if self.events or self.replaced:
+            last = self.events[-1] if self.events else None
+            out.append((PHASE_EXECUTION, self.EXECUTION_SQL, {
+                "id": self.execution_id, "benchmark_id": self.benchmark_id, "agent": self.agent, "now": self.now,
+                "progress": self.progress, "count": len(self.events), "reset": int(self.replaced),
+                "last_type": last.event_type if last else None, "last_at": last.ts if last else None,
+            }))
+        return out
+
+
+@dataclass(frozen=True)
+class RunQueued(WriteOp):
+    """The launcher accepted a run."""
+
+    execution_id: str
+    benchmark_id: str
+    agent: str
+    timeout_s: float
+    metadata: str
+    now: str
+
+    SQL: ClassVar[str] = """
+        INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at, progress, timeout_s, metadata)
+        VALUES (?,?,?,'Queued','api',?,?,0.0,?,?)
+        ON CONFLICT(execution_id) DO NOTHING"""
+
+    def statements(self) -> list[Statement]:
+        return [(PHASE_EXECUTION, self.SQL, (self.execution_id, self.benchmark_id, self.agent, self.now, self.now,
+                                             self.timeout_s, self.metadata))]
+
+
+@dataclass(frozen=True)
+class RunStarted(WriteOp):
+    """The runner process exists: Queued -> Running, with what re-attaching after a restart needs."""
+
+    execution_id: str
+    pid: int
+    pid_start: int
+    now: str
+
+    SQL: ClassVar[str] = """
+        UPDATE executions SET status = CASE WHEN status = 'Queued' THEN 'Running' ELSE status END,
+            pid = ?, pid_start = ?, started_at = COALESCE(started_at, ?), updated_at = ?
+        WHERE execution_id = ?"""
+
+    def statements(self) -> list[Statement]:
+        return [(PHASE_EXECUTION, self.SQL, (self.pid, self.pid_start, self.now, self.now, self.execution_id))]
+
+
+@dataclass(frozen=True)
+class RunEnded(WriteOp):
+    """The launcher's verdict (exit without a session file, timeout, stop, lost runner).
+
+    It only applies to a row that is still active: a session file that arrived first wins.
+    """
+
+    execution_id: str
+    status: str
+    error_message: str | None
+    exit_code: int | None
+    now: str
+
+    SQL: ClassVar[str] = f"""
+        UPDATE executions SET status = ?, error_message = COALESCE(?, error_message), exit_code = ?,
+            finished_at = ?, updated_at = ?,
+            progress = CASE WHEN ? = 'Failed' THEN 1.0 ELSE progress END
+        WHERE execution_id = ? AND status NOT IN {TERMINAL_SQL}"""
+
+    EXIT_SQL: ClassVar[str] = "UPDATE executions SET exit_code = ? WHERE execution_id = ? AND exit_code IS NULL"
+
+    def statements(self) -> list[Statement]:
+        return [
+            (PHASE_SETTLE, self.SQL, (self.status, self.error_message, self.exit_code, self.now, self.now,
+                                      self.status, self.execution_id)),
+            (PHASE_SETTLE + 0.1, self.EXIT_SQL, (self.exit_code, self.execution_id)),
+        ]

@@ -1,0 +1,58 @@
+"""Tail arithmetic for a growing JSONL file: complete lines only, offsets at line starts.
+
+Field notes: never count a line before its newline (Filebeat); store only the offset just
+past the last complete newline (fluent-bit 11265); an over-long line is skipped, not buffered.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TailChunk:
+    lines: list[tuple[int, bytes]] = field(default_factory=list)  # (byte offset of the line, line)
+    new_offset: int = 0
+    oversize: int = 0
+    skipping: bool = False  # inside an over-long line whose newline has not come yet
+
+
+def read_lines(fd: int, offset: int, skipping: bool, max_line: int, max_chunk: int) -> TailChunk:
+    """Read from `offset` (at most `max_chunk` bytes) and split off the complete lines.
+
+    `max_chunk` must exceed `max_line` so that a line that fits always fits in one chunk.
+    """
+    if max_chunk <= max_line:
+        raise ValueError("max_chunk must exceed max_line")
+    buf = os.pread(fd, max_chunk, offset)
+    out = TailChunk(new_offset=offset, skipping=skipping)
+    if not buf:
+        return out
+    pos = 0
+    if skipping:
+        newline = buf.find(b"\n")
+        if newline == -1:
+            out.new_offset = offset + len(buf)
+            return out
+        pos = newline + 1
+        out.skipping = False
+    while True:
+        newline = buf.find(b"\n", pos)
+        if newline == -1:
+            if len(buf) - pos > max_line:
+                out.oversize += 1  # counted once; its bytes are consumed until its newline
+                out.skipping = True
+                pos = len(buf)
+            break
+        line = buf[pos:newline]
+        if len(line) > max_line:
+            out.oversize += 1
+        else:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line.strip():
+                out.lines.append((offset + pos, line))
+        pos = newline + 1
+    out.new_offset = offset + pos
+    return out

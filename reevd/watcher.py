@@ -1,0 +1,101 @@
+"""The only module that imports watchdog: an inotify observer whose handler hands off to the loop.
+
+Field notes: an exception inside a handler stops event dispatch for good, so the handler
+does one thing (`call_soon_threadsafe`) and cannot raise; queue overflow is only a log line
+on `watchdog.observers.inotify_c`, so we hook that logger and rescan; files that existed
+before `start()` produce no event, so the caller scans after starting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import (
+    DirDeletedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+# (file name, writer finished?) -> None, called on the event loop.
+ChangeSink = Callable[[str, bool], None]
+
+WATCHED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+]
+OVERFLOW_LOGGER = "watchdog.observers.inotify_c"
+
+
+class _Handoff(FileSystemEventHandler):
+    def __init__(self, loop: asyncio.AbstractEventLoop, sink: ChangeSink) -> None:
+        self._loop = loop
+        self._sink = sink
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            if isinstance(event, FileMovedEvent):
+                name, finished = os.path.basename(os.fsdecode(event.dest_path)), True
+            elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
+                name, finished = os.path.basename(os.fsdecode(event.src_path)), False
+            else:
+                name = os.path.basename(os.fsdecode(event.src_path))
+                finished = isinstance(event, FileClosedEvent)
+            self._loop.call_soon_threadsafe(self._sink, name, finished)
+        except Exception:  # noqa: BLE001 - a raise here would end dispatch for good
+            pass
+
+
+class _OverflowHook(logging.Handler):
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_overflow: Callable[[], None]) -> None:
+        super().__init__(level=logging.WARNING)
+        self._loop = loop
+        self._on_overflow = on_overflow
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if "overflow" in record.getMessage().lower():
+                self._loop.call_soon_threadsafe(self._on_overflow)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class FolderWatcher:
+    """Watches folders (non-recursive) and reports file names to sinks on the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_overflow: Callable[[], None]) -> None:
+        self._loop = loop
+        self._observer = Observer()
+        self._observer.name = "reevd-watcher"
+        self._observer.daemon = True
+        self._overflow_hook = _OverflowHook(loop, on_overflow)
+
+    def watch(self, folder: Path, sink: ChangeSink) -> None:
+        self._observer.schedule(_Handoff(self._loop, sink), str(folder), recursive=False, event_filter=WATCHED_EVENTS)
+
+    def start(self) -> None:
+        logging.getLogger(OVERFLOW_LOGGER).addHandler(self._overflow_hook)
+        self._observer.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._observer.is_alive()
+
+    def stop(self) -> None:
+        logging.getLogger(OVERFLOW_LOGGER).removeHandler(self._overflow_hook)
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(timeout=2)
