@@ -1,0 +1,188 @@
+"""Run one benchmark end to end: reset the VM, ask the agent, execute, score, write both files.
+
+Once a run has started it always ends with a session file, even when the agent raises or
+the VM fails: then success is false, status Failed, and final_result.error says why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.actions import RawInstruction
+from runner.agents import Agent, AgentInput
+from runner.benchmark import Benchmark
+from runner.formats import EventType
+from runner.otel import OtelWriter, otel_path
+from runner.score import Score, evaluate_assertions, final_score, is_success
+from runner.session import build_session, write_session_atomic
+
+
+@dataclass
+class RunResult:
+    session_id: str
+    benchmark_id: str
+    score: float
+    instruction_score: float
+    onchain_score: float
+    success: bool
+    steps: list[dict[str, Any]]
+    assertions: list[dict[str, Any]]
+    error: str | None
+    session_path: Path
+    otel_path: Path
+    execution_time_ms: int
+    key_map: dict[str, str] = field(default_factory=dict)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir: Path) -> RunResult:
+    start = time.time()
+    t0 = time.perf_counter()
+    o_path = otel_path(sessions_dir, session_id)
+    steps: list[dict[str, Any]] = []
+    generated: list[RawInstruction] = []
+    key_map: dict[str, str] = {}
+    assertions: list[dict[str, Any]] = []
+    scored = Score(0.0, 0.0, 0.0)
+    last_ok = False
+    error: str | None = None
+
+    with OtelWriter(o_path, session_id, agent.version) as otel:
+        otel.emit(
+            EventType.PROMPT,
+            prompt={"tool_name_list": list(agent.tool_names), "user_prompt": bench.prompt, "final_prompt": bench.prompt},
+        )
+        try:
+            from runner.env import SolanaEnv  # lazy: solders is only needed to run
+
+            try:
+                env = SolanaEnv(bench)
+            except Exception as exc:
+                raise _RunFailure(f"VM set-up failed: {type(exc).__name__}: {exc}") from exc
+            key_map = env.key_map  # the initial map: scoring resolves through it
+            for number, prompt in enumerate(bench.step_prompts, start=1):
+                t_step = time.perf_counter()
+                obs = env.observation()
+                thought = _ask_agent(agent, otel, number, prompt, obs, t0)
+                generated.extend(thought[0])
+                try:
+                    outcome = env.execute(thought[0])
+                    obs = env.observation()
+                except Exception as exc:
+                    raise _RunFailure(f"VM error: {type(exc).__name__}: {exc}") from exc
+                steps.append(
+                    {
+                        "action": [ix.to_dict() for ix in thought[0]],
+                        "info": {},
+                        "observation": obs,
+                        "thought": thought[1],
+                    }
+                )
+                otel.emit(
+                    EventType.STEP_COMPLETE,
+                    flow_ms=_ms(time.perf_counter() - t0),
+                    step_ms=_ms(time.perf_counter() - t_step),
+                    metadata={"step": number, "transaction_status": outcome.status, "error": outcome.error},
+                )
+            last_ok = env.last.status == "Success"
+            scored = final_score(bench.ground_truth, generated, key_map, last_ok)
+            assertions = evaluate_assertions(bench.ground_truth.final_state_assertions, env)
+        except _RunFailure as exc:
+            error = str(exc)
+            scored, last_ok = Score(0.0, 0.0, 0.0), False
+        except Exception as exc:  # a bug of ours must still end the run with a session file
+            error = f"runner error: {type(exc).__name__}: {exc}"
+            scored, last_ok = Score(0.0, 0.0, 0.0), False
+
+        success = error is None and is_success(scored.score, last_ok)
+        end = time.time()
+        session = build_session(
+            session_id=session_id,
+            benchmark_id=bench.id,
+            agent_type=agent.name,
+            start_time=start,
+            end_time=end,
+            prompt=bench.prompt,
+            steps=steps,
+            success=success,
+            score=scored.score,
+            instruction_score=scored.instruction_score,
+            onchain_score=scored.onchain_score,
+            assertions=assertions,
+            error=error,
+        )
+        # The closing OTEL line goes first: once the session file exists, the stream is complete.
+        otel.emit(
+            EventType.SESSION_COMPLETE,
+            flow_ms=_ms(time.perf_counter() - t0),
+            metadata={
+                "status": session["final_result"]["status"],
+                "success": success,
+                "score": scored.score,
+                "error": error,
+            },
+        )
+    s_path = write_session_atomic(sessions_dir, session)
+    return RunResult(
+        session_id=session_id,
+        benchmark_id=bench.id,
+        score=scored.score,
+        instruction_score=scored.instruction_score,
+        onchain_score=scored.onchain_score,
+        success=success,
+        steps=steps,
+        assertions=assertions,
+        error=error,
+        session_path=s_path,
+        otel_path=o_path,
+        execution_time_ms=session["final_result"]["execution_time_ms"],
+        key_map=key_map,
+    )
+
+
+class _RunFailure(Exception):
+    """Ends a started run early; its message becomes final_result.error."""
+
+
+def _ask_agent(
+    agent: Agent, otel: OtelWriter, step: int, prompt: str, obs: dict[str, Any], t0: float
+) -> tuple[list[RawInstruction], str | None]:
+    """One agent call, traced as a ToolInput/ToolOutput pair; any exception ends the run."""
+
+    def on_tool(name: str, args: Any, output: Any) -> None:
+        otel.emit(EventType.TOOL_INPUT, tool_input={"tool_name": name, "tool_args": dict(args)})
+        otel.emit(EventType.TOOL_OUTPUT, tool_output=dict(output))
+
+    t_call = time.perf_counter()
+    otel.emit(
+        EventType.TOOL_INPUT,
+        tool_input={
+            "tool_name": "build_instructions",
+            "tool_args": {"agent": agent.name, "step": step, "prompt": prompt, "key_map": obs["key_map"]},
+        },
+    )
+    try:
+        out = agent.run(AgentInput(prompt, obs["key_map"], obs["account_states"], step, on_tool))
+        instructions = list(out.instructions)
+    except Exception as exc:
+        message = f"agent {agent.name!r} failed: {type(exc).__name__}: {exc}"
+        otel.emit(
+            EventType.TOOL_OUTPUT,
+            tool_output={"success": False, "results": None, "error_message": message},
+            flow_ms=_ms(time.perf_counter() - t0),
+            step_ms=_ms(time.perf_counter() - t_call),
+        )
+        raise _RunFailure(message) from exc
+    otel.emit(
+        EventType.TOOL_OUTPUT,
+        tool_output={"success": True, "results": [ix.to_dict() for ix in instructions], "error_message": None},
+        flow_ms=_ms(time.perf_counter() - t0),
+        step_ms=_ms(time.perf_counter() - t_call),
+    )
+    return instructions, out.thought

@@ -1,0 +1,93 @@
+"""The session file: upstream's shape plus our keys, written once, atomically, at the end.
+
+Atomic = write a temp file in the same folder under a name that never matches
+session_*.json, fsync it, os.replace it onto the final name, fsync the folder. A reader
+(the daemon) therefore sees either no session file or the complete one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from runner import __version__
+from runner.formats import SessionStatus, session_file_name, temp_session_file_name
+
+
+def build_session(
+    *,
+    session_id: str,
+    benchmark_id: str,
+    agent_type: str,
+    start_time: float,
+    end_time: float,
+    prompt: str,
+    steps: list[dict[str, Any]],
+    success: bool,
+    score: float,
+    instruction_score: float,
+    onchain_score: float,
+    assertions: list[dict[str, Any]],
+    error: str | None,
+) -> dict[str, Any]:
+    status = SessionStatus.SUCCEEDED if success else SessionStatus.FAILED
+    return {
+        "session_id": session_id,
+        "benchmark_id": benchmark_id,
+        "agent_type": agent_type,
+        "start_time": int(start_time),  # epoch seconds, like upstream
+        "end_time": int(end_time),
+        "events": [],
+        "final_result": {
+            "success": success,
+            "score": score,
+            "status": status.value,
+            "execution_time_ms": round((end_time - start_time) * 1000),
+            "data": {"prompt": prompt, "steps": steps},
+            # Ours, beyond upstream's shape:
+            "instruction_score": instruction_score,
+            "onchain_score": onchain_score,
+            "assertions": assertions,
+            "error": error,
+        },
+        "runner_version": __version__,
+    }
+
+
+def write_session_atomic(sessions_dir: Path, session: dict[str, Any]) -> Path:
+    session_id = session["session_id"]
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    final = sessions_dir / session_file_name(session_id)
+    tmp = sessions_dir / temp_session_file_name(session_id)
+    body = orjson.dumps(session, option=orjson.OPT_INDENT_2) + b"\n"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(sessions_dir)  # make the rename itself durable
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename is still atomic
+    finally:
+        os.close(fd)
