@@ -83,7 +83,10 @@ def import_time() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "runner", str(BENCH_001), "--sessions-dir", tmp],
-            cwd=ROOT, env=_env(), capture_output=True, text=True,
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
         )
     rows = []
     for line in proc.stderr.splitlines():

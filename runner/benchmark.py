@@ -263,8 +263,7 @@ class _Parser:
             if not isinstance(t, str):
                 raise self.fail(f"tags[{i}]", f"expected a string, got {_kind(t)}")
         initial = tuple(
-            self.initial_account(a, f"initial_state[{i}]")
-            for i, a in enumerate(self.list_(doc, "initial_state", ""))
+            self.initial_account(a, f"initial_state[{i}]") for i, a in enumerate(self.list_(doc, "initial_state", ""))
         )
         if not any(a.pubkey == USER_WALLET for a in initial):
             raise self.fail("initial_state", f"no {USER_WALLET} account (the fee payer)")
@@ -351,7 +350,9 @@ class _Parser:
             if not is_pubkey(mint):
                 raise self.fail(f"{dpath}.mint", f"not a base58 public key: {mint!r}")
             derivation = AddressDerivation(dtype, self.str_(d, "owner", dpath) or "", mint)
-        return Assertion(kind, pubkey, weight, expected=expected, expected_gte=expected_gte, address_derivation=derivation)
+        return Assertion(
+            kind, pubkey, weight, expected=expected, expected_gte=expected_gte, address_derivation=derivation
+        )
 
     def instruction(self, v: Any, path: str) -> ExpectedInstruction:
         m = self.map_(v, path)

@@ -12,9 +12,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from runner.formats import is_safe_id
+
+if TYPE_CHECKING:
+    from runner.agents import Agent
 
 SESSION_DIR_ENV = "REEV_SESSION_LOG_PATH"  # upstream's name
 DEFAULT_SESSIONS_DIR = Path("logs") / "sessions"
@@ -51,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="a benchmark .yml/.yaml file, or a folder of them (not recursive, sorted)")
+    p.add_argument(
+        "path", metavar="PATH", help="a benchmark .yml/.yaml file, or a folder of them (not recursive, sorted)"
+    )
     p.add_argument("--agent", default="deterministic", metavar="NAME", help="agent to run (default: deterministic)")
     p.add_argument("--execution-id", metavar="ID", help="session id (letters, digits, '-', '_'); see below for folders")
     p.add_argument("--sessions-dir", metavar="DIR", type=Path, help="where session and OTEL files go")
@@ -98,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run_all(files: list[Path], folder: bool, agent: object, execution_id: str | None, sessions_dir: Path, out: TextIO) -> int:
+def _run_all(
+    files: list[Path], folder: bool, agent: Agent, execution_id: str | None, sessions_dir: Path, out: TextIO
+) -> int:
     import uuid
 
     from runner.benchmark import BenchmarkError, load_benchmark_file
@@ -127,13 +134,17 @@ def _run_all(files: list[Path], folder: bool, agent: object, execution_id: str |
         else:
             session_id = execution_id or str(uuid.uuid4())
         if not is_safe_id(session_id) or session_id in used_ids:
-            why = "is not a safe id" if not is_safe_id(session_id) else "is already used in this run (duplicate benchmark id)"
+            why = (
+                "is not a safe id"
+                if not is_safe_id(session_id)
+                else "is already used in this run (duplicate benchmark id)"
+            )
             _err(f"{file}: id: session id {session_id!r} {why}")
             errors += 1
             continue
         used_ids.add(session_id)
         try:
-            result = run_benchmark(bench, agent, session_id, sessions_dir)  # type: ignore[arg-type]
+            result = run_benchmark(bench, agent, session_id, sessions_dir)
         except OSError as exc:
             _err(f"{file}: cannot write session files: {exc.strerror or exc} ({exc.filename or sessions_dir})")
             errors += 1

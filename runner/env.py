@@ -90,7 +90,11 @@ class SolanaEnv:
             program = Pubkey.from_string(acc.owner)
             mint = Pubkey.from_string(d.mint)
             owner = self._resolve(d.owner)
-            address = get_associated_token_address(owner, mint, program) if not is_pubkey(acc.pubkey) else Pubkey.from_string(acc.pubkey)
+            address = (
+                get_associated_token_address(owner, mint, program)
+                if not is_pubkey(acc.pubkey)
+                else Pubkey.from_string(acc.pubkey)
+            )
             self.pubkeys[acc.pubkey] = address
             token = TokenAccount(
                 mint=mint,
@@ -107,7 +111,7 @@ class SolanaEnv:
             key = (d.mint, acc.owner)
             supply[key] = supply.get(key, 0) + d.amount
         for (mint_str, program_str), total in supply.items():
-            mint = Mint(
+            mint_state = Mint(
                 mint_authority=None,
                 supply=total,
                 decimals=mint_decimals(mint_str),
@@ -115,7 +119,10 @@ class SolanaEnv:
                 freeze_authority=None,
             )
             rent = self.svm.minimum_balance_for_rent_exemption(MINT_LEN)
-            self.svm.set_account(Pubkey.from_string(mint_str), Account(rent, bytes(mint), Pubkey.from_string(program_str), False, 0))
+            self.svm.set_account(
+                Pubkey.from_string(mint_str),
+                Account(rent, bytes(mint_state), Pubkey.from_string(program_str), False, 0),
+            )
             self.pubkeys.setdefault(mint_str, Pubkey.from_string(mint_str))
         # Programs that own initial accounts are named in the key_map too, like upstream.
         for acc in state:
@@ -131,7 +138,9 @@ class SolanaEnv:
         """ATA of (resolved owner, mint) under the mint's token program (SPL Token if unknown)."""
         mint_pk = Pubkey.from_string(mint)
         acct = self.svm.get_account(mint_pk)
-        program = acct.owner if acct is not None and str(acct.owner) in TOKEN_PROGRAMS else Pubkey.from_string(TOKEN_PROGRAM)
+        program = (
+            acct.owner if acct is not None and str(acct.owner) in TOKEN_PROGRAMS else Pubkey.from_string(TOKEN_PROGRAM)
+        )
         return get_associated_token_address(self._resolve(owner_name), mint_pk, program)
 
     # ------------------------------------------------------------------ reads

@@ -28,7 +28,9 @@ def print_result(r: RunResult, out: TextIO) -> None:
             w(f"     action {j}: program {_label(pid, names, PROGRAM_NAMES.get(pid))}\n")
             for acc in ix["accounts"]:
                 marks = ",".join(m for m, on in (("signer", acc["is_signer"]), ("writable", acc["is_writable"])) if on)
-                w(f"       - {_label(acc['pubkey'], names, PROGRAM_NAMES.get(acc['pubkey']))} [{marks or 'readonly'}]\n")
+                w(
+                    f"       - {_label(acc['pubkey'], names, PROGRAM_NAMES.get(acc['pubkey']))} [{marks or 'readonly'}]\n"
+                )
             w(f"       data: {ix['data'] or '(empty)'}\n")
         _observation(step["observation"], out)
     if r.assertions:
@@ -36,7 +38,9 @@ def print_result(r: RunResult, out: TextIO) -> None:
         w(f"   assertions {passed}/{len(r.assertions)} passed\n")
         for a in r.assertions:
             mark = "ok  " if a["passed"] else "FAIL"
-            w(f"     {mark} {a['type']} {a['pubkey']}: expected {a['comparison']} {a['expected']}, actual {a['actual']}\n")
+            w(
+                f"     {mark} {a['type']} {a['pubkey']}: expected {a['comparison']} {a['expected']}, actual {a['actual']}\n"
+            )
     w(f"   files: {r.session_path}  {r.otel_path}\n")
 
 

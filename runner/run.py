@@ -56,7 +56,11 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
     with OtelWriter(o_path, session_id, agent.version) as otel:
         otel.emit(
             EventType.PROMPT,
-            prompt={"tool_name_list": list(agent.tool_names), "user_prompt": bench.prompt, "final_prompt": bench.prompt},
+            prompt={
+                "tool_name_list": list(agent.tool_names),
+                "user_prompt": bench.prompt,
+                "final_prompt": bench.prompt,
+            },
         )
         try:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
@@ -69,19 +73,19 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
             for number, prompt in enumerate(bench.step_prompts, start=1):
                 t_step = time.perf_counter()
                 obs = env.observation()
-                thought = _ask_agent(agent, otel, number, prompt, obs, t0)
-                generated.extend(thought[0])
+                instructions, thought = _ask_agent(agent, otel, number, prompt, obs, t0)
+                generated.extend(instructions)
                 try:
-                    outcome = env.execute(thought[0])
+                    outcome = env.execute(instructions)
                     obs = env.observation()
                 except Exception as exc:
                     raise _RunFailure(f"VM error: {type(exc).__name__}: {exc}") from exc
                 steps.append(
                     {
-                        "action": [ix.to_dict() for ix in thought[0]],
+                        "action": [ix.to_dict() for ix in instructions],
                         "info": {},
                         "observation": obs,
-                        "thought": thought[1],
+                        "thought": thought,
                     }
                 )
                 otel.emit(

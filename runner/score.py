@@ -40,7 +40,9 @@ def instruction_score(
     )
     if total == 0.0:
         return 1.0
-    achieved = sum(_score_one(e, g, key_map) for e, g in zip(expected, generated))
+    achieved = sum(
+        _score_one(e, g, key_map) for e, g in zip(expected, generated, strict=False)
+    )  # positional; extras ignored
     return achieved / total
 
 
@@ -55,7 +57,7 @@ def _score_one(expected: ExpectedInstruction, generated: RawInstruction, key_map
                 score += expected.data_weight
         except ValueError:
             pass  # undecodable data never matches (upstream logs and moves on)
-    for e, g in zip(expected.accounts, generated.accounts):
+    for e, g in zip(expected.accounts, generated.accounts, strict=False):
         if _account_matches(e, g, key_map):
             score += e.weight
     return score

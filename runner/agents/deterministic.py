@@ -53,7 +53,7 @@ ATA_CREATE_IDEMPOTENT = 1
 class DeterministicAgent:
     name = "deterministic"
     version = __version__
-    tool_names = ("sol_transfer", "spl_transfer", "create_associated_token_account", "memo")
+    tool_names: tuple[str, ...] = ("sol_transfer", "spl_transfer", "create_associated_token_account", "memo")
 
     def run(self, inp: AgentInput) -> AgentOutput:
         ctx = _Context(inp.key_map, inp.account_states)

@@ -54,7 +54,9 @@ def test_unknown_keys_are_ignored() -> None:
 
 def test_missing_field_is_named_with_its_path() -> None:
     """A missing program_id names file, list index and field in one line."""
-    err = _error(MINIMAL.replace('    - program_id: "11111111111111111111111111111111"\n      accounts:', "    - accounts:"))
+    err = _error(
+        MINIMAL.replace('    - program_id: "11111111111111111111111111111111"\n      accounts:', "    - accounts:")
+    )
     assert str(err) == "x.yml: ground_truth.expected_instructions[0].program_id: missing required field"
     assert (err.source, err.field) == ("x.yml", "ground_truth.expected_instructions[0].program_id")
 
@@ -122,7 +124,10 @@ def test_token_amount_accepts_upstream_string_form() -> None:
 
 def test_mainnet_reason_for_unloaded_program() -> None:
     """An expected instruction for a program the VM does not load is refused."""
-    text = MINIMAL.replace('- program_id: "11111111111111111111111111111111"', '- program_id: "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"')
+    text = MINIMAL.replace(
+        '- program_id: "11111111111111111111111111111111"',
+        '- program_id: "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"',
+    )
     reason = load_benchmark_text(text, "x.yml").mainnet_reason()
     assert reason is not None and "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4" in reason
 

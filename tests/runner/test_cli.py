@@ -18,7 +18,12 @@ pytestmark = pytest.mark.e2e
 def _run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("REEV_")}
     return subprocess.run(
-        [sys.executable, "-m", "runner", *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -67,7 +67,13 @@ def test_derived_assertion_placeholder_is_in_the_key_map() -> None:
 def test_observation_has_the_upstream_shape() -> None:
     """Observation keys and per-account fields match upstream's captured session."""
     obs = _env("002-spl-transfer.yml").observation()
-    assert set(obs) == {"account_states", "key_map", "last_transaction_error", "last_transaction_logs", "last_transaction_status"}
+    assert set(obs) == {
+        "account_states",
+        "key_map",
+        "last_transaction_error",
+        "last_transaction_logs",
+        "last_transaction_status",
+    }
     assert obs["last_transaction_status"] == "Success"
     assert set(obs["account_states"]["USER_WALLET_PUBKEY"]) == {"lamports", "owner", "executable", "data_len"}
     token = obs["account_states"]["USER_USDC_ATA"]

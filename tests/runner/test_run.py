@@ -31,7 +31,9 @@ def test_project_benchmark_scores_and_assertions_hold(tmp_path: Path, bench_id: 
 
 def test_otel_stream_of_a_successful_run(tmp_path: Path) -> None:
     """Prompt, ToolInput, ToolOutput, StepComplete, SessionComplete, in that order."""
-    r = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("deterministic"), "t1", tmp_path)
+    r = run_benchmark(
+        load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("deterministic"), "t1", tmp_path
+    )
     events = _events(r.otel_path)
     assert [e["event_type"] for e in events] == ["Prompt", "ToolInput", "ToolOutput", "StepComplete", "SessionComplete"]
     assert events[3]["metadata"] == {"step": 1, "transaction_status": "Success", "error": None}
@@ -66,6 +68,8 @@ def test_vm_error_still_writes_a_failed_session(tmp_path: Path, monkeypatch: pyt
         raise OSError("vm went away")
 
     monkeypatch.setattr(SolanaEnv, "execute", boom)
-    r = run_benchmark(load_benchmark_file(BENCHMARKS / "002-spl-transfer.yml"), get_agent("deterministic"), "t3", tmp_path)
+    r = run_benchmark(
+        load_benchmark_file(BENCHMARKS / "002-spl-transfer.yml"), get_agent("deterministic"), "t3", tmp_path
+    )
     fr = json.loads(r.session_path.read_text())["final_result"]
     assert fr["status"] == "Failed" and fr["error"].startswith("VM error:") and "vm went away" in fr["error"]

@@ -6,7 +6,7 @@ import pytest
 
 from runner.actions import AccountMetaData, RawInstruction
 from runner.b58 import b58encode
-from runner.benchmark import Assertion, AddressDerivation, ExpectedAccount, ExpectedInstruction, GroundTruth
+from runner.benchmark import AddressDerivation, Assertion, ExpectedAccount, ExpectedInstruction, GroundTruth
 from runner.score import evaluate_assertions, final_score, instruction_score, is_success
 
 TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
@@ -16,12 +16,18 @@ KEYS = {"SRC": "S" * 32, "DST": "D" * 32, "USER": "U" * 32}
 def _transfer(data: str = "3mimF1vf45io", program: str = TOKEN) -> RawInstruction:
     return RawInstruction(
         program,
-        (AccountMetaData(KEYS["SRC"], False, True), AccountMetaData(KEYS["DST"], False, True), AccountMetaData(KEYS["USER"], True, False)),
+        (
+            AccountMetaData(KEYS["SRC"], False, True),
+            AccountMetaData(KEYS["DST"], False, True),
+            AccountMetaData(KEYS["USER"], True, False),
+        ),
         data,
     )
 
 
-def _expected(pw: float = 1.0, aw: float = 1.0, data: str | None = "...", dw: float | None = None) -> ExpectedInstruction:
+def _expected(
+    pw: float = 1.0, aw: float = 1.0, data: str | None = "...", dw: float | None = None
+) -> ExpectedInstruction:
     accounts = (
         ExpectedAccount("SRC", False, True, aw),
         ExpectedAccount("DST", False, True, aw),
@@ -111,11 +117,27 @@ def test_assertions_report_expected_actual_and_passed() -> None:
         [
             Assertion("SolBalance", "REC", expected=100),
             Assertion("SolBalanceChange", "USER", expected_change_gte=-50),
-            Assertion("TokenAccountBalance", "X", expected_gte=5, address_derivation=AddressDerivation("AssociatedTokenAccount", "REC", mint)),
+            Assertion(
+                "TokenAccountBalance",
+                "X",
+                expected_gte=5,
+                address_derivation=AddressDerivation("AssociatedTokenAccount", "REC", mint),
+            ),
             Assertion("TokenAccountBalance", "ATA", expected=8),
-            Assertion("TokenAccountBalance", "Y", expected=0, address_derivation=AddressDerivation("AssociatedTokenAccount", "NOBODY", mint)),
+            Assertion(
+                "TokenAccountBalance",
+                "Y",
+                expected=0,
+                address_derivation=AddressDerivation("AssociatedTokenAccount", "NOBODY", mint),
+            ),
         ],
         _State(),
     )
-    assert [(r["actual"], r["passed"]) for r in results] == [(100, True), (-100, False), (7, True), (7, False), (None, True)]
+    assert [(r["actual"], r["passed"]) for r in results] == [
+        (100, True),
+        (-100, False),
+        (7, True),
+        (7, False),
+        (None, True),
+    ]
     assert set(results[0]) >= {"type", "pubkey", "expected", "actual", "passed"}

@@ -17,15 +17,34 @@ from runner.session import build_session, write_session_atomic
 
 def _session(sid: str = "s-1") -> dict:
     return build_session(
-        session_id=sid, benchmark_id="b", agent_type="deterministic", start_time=1.0, end_time=2.5, prompt="p",
-        steps=[], success=False, score=0.75, instruction_score=1.0, onchain_score=0.0, assertions=[], error=None,
+        session_id=sid,
+        benchmark_id="b",
+        agent_type="deterministic",
+        start_time=1.0,
+        end_time=2.5,
+        prompt="p",
+        steps=[],
+        success=False,
+        score=0.75,
+        instruction_score=1.0,
+        onchain_score=0.0,
+        assertions=[],
+        error=None,
     )
 
 
 def test_session_has_upstream_keys_and_ours() -> None:
     """Upstream's keys are all present, plus our scores, assertions, error and version."""
     s = _session()
-    assert list(s)[:7] == ["session_id", "benchmark_id", "agent_type", "start_time", "end_time", "events", "final_result"]
+    assert list(s)[:7] == [
+        "session_id",
+        "benchmark_id",
+        "agent_type",
+        "start_time",
+        "end_time",
+        "events",
+        "final_result",
+    ]
     fr = s["final_result"]
     assert {"success", "score", "status", "execution_time_ms", "data"} <= set(fr)
     assert {"instruction_score", "onchain_score", "assertions", "error"} <= set(fr) and "runner_version" in s
@@ -87,8 +106,16 @@ def test_each_otel_record_is_one_complete_line_per_write(tmp_path: Path, monkeyp
     assert len(writes) == 2 and all(b.endswith(b"\n") and b.count(b"\n") == 1 for b in writes)
     rec = json.loads(writes[1])
     assert list(rec) == [
-        "timestamp", "session_id", "reev_runner_version", "reev_agent_version", "event_type",
-        "prompt", "tool_input", "tool_output", "timing", "metadata",
+        "timestamp",
+        "session_id",
+        "reev_runner_version",
+        "reev_agent_version",
+        "event_type",
+        "prompt",
+        "tool_input",
+        "tool_output",
+        "timing",
+        "metadata",
     ]
     assert rec["event_type"] == "StepComplete" and rec["timing"]["step_timeuse_ms"] == 3
 
