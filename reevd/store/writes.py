@@ -171,7 +171,7 @@ class OtelChunk(WriteOp):
             agent = CASE WHEN executions.agent = '' THEN excluded.agent ELSE executions.agent END,
             started_at = COALESCE(executions.started_at, excluded.started_at),
             updated_at = excluded.updated_at,
-            events_count = CASE WHEN :reset THEN excluded.events_count ELSE executions.events_count + excluded.events_count END,
+            events_count = excluded.events_count,  -- the file's committed line count: absolute, so replays are idempotent
             progress = CASE WHEN executions.status IN {TERMINAL_SQL} THEN executions.progress
                             ELSE MAX(COALESCE(executions.progress, 0), COALESCE(excluded.progress, 0)) END,
             last_event_type = COALESCE(excluded.last_event_type, executions.last_event_type),
@@ -188,7 +188,7 @@ class OtelChunk(WriteOp):
             last = self.events[-1] if self.events else None
             out.append((PHASE_EXECUTION, self.EXECUTION_SQL, {
                 "id": self.execution_id, "benchmark_id": self.benchmark_id, "agent": self.agent, "now": self.now,
-                "progress": self.progress, "count": len(self.events), "reset": int(self.replaced),
+                "progress": self.progress, "count": self.file.lines,
                 "last_type": last.event_type if last else None, "last_at": last.ts if last else None,
             }))
         return out

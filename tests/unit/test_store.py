@@ -1,0 +1,125 @@
+"""The store on a real SQLite file: migrations, batching, and the monotonic state machine."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reevd.store import DatabaseTooNew, Store
+from reevd.store.schema import MIGRATIONS
+from reevd.store.writes import EventRow, FileState, OtelChunk, RunEnded, RunQueued, RunStarted, SessionInvalid, SessionResult
+
+NOW = "2026-11-21T00:00:00.000Z"
+
+
+def _file(name: str = "session_e1.json", kind: str = "session", offset: int = 0, lines: int = 0) -> FileState:
+    return FileState(name, kind, "e1", 1, 2, 100, 5, offset=offset, lines=lines)
+
+
+def _result(status: str = "Completed", score: float = 1.0) -> SessionResult:
+    return SessionResult("e1", "001", "deterministic", status, None, NOW, score, None, '{"score": 1.0}', NOW, _file())
+
+
+def _chunk(offsets: list[int], lines: int) -> OtelChunk:
+    events = [EventRow(o, "ToolInput", NOW, "t", "{}") for o in offsets]
+    return OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", offset=max(offsets) + 3, lines=lines), events, False, 0.3, "", "", NOW)
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await Store.open(tmp_path / "db" / "t.sqlite3")
+    yield s
+    await s.close()
+
+
+async def test_lifecycle_reaches_completed_and_never_regresses(store: Store) -> None:
+    """Queued -> Running -> Completed; a late OTEL chunk or a launcher verdict then changes nothing."""
+    await store.writer.write(RunQueued("e1", "001", "deterministic", 300, "{}", NOW))
+    assert (await store.reader.execution("e1"))["status"] == "Queued"
+    await store.writer.write(RunStarted("e1", 123, 456, NOW))
+    assert (await store.reader.execution("e1"))["status"] == "Running"
+    await store.writer.write(_result())
+    await store.writer.write(_chunk([0, 3], lines=2))
+    await store.writer.write(RunEnded("e1", "Failed", "exited", 1, NOW))
+    row = await store.reader.execution("e1")
+    assert row["status"] == "Completed" and row["score"] == 1.0 and row["progress"] == 1.0
+    assert row["exit_code"] == 1  # the exit code is still recorded, the verdict is not
+
+
+async def test_stopped_is_final_even_if_a_session_arrives(store: Store) -> None:
+    """A run stopped by request stays Stopped when its session file lands afterwards."""
+    await store.writer.write(RunQueued("e1", "001", "deterministic", 300, "{}", NOW))
+    await store.writer.write(RunEnded("e1", "Stopped", "stopped by request", None, NOW))
+    await store.writer.write(_result())
+    assert (await store.reader.execution("e1"))["status"] == "Stopped"
+
+
+async def test_invalid_session_fails_until_a_valid_one_arrives(store: Store) -> None:
+    """An unparseable session marks Failed with the ingest error; a later valid file is the truth."""
+    await store.writer.write(SessionInvalid("e1", "invalid session file: truncated", NOW, _file()))
+    row = await store.reader.execution("e1")
+    assert row["status"] == "Failed" and "truncated" in row["error_message"]
+    await store.writer.write(_result())
+    row = await store.reader.execution("e1")
+    assert row["status"] == "Completed" and row["error_message"] is None and row["ingest_error"] is None
+
+
+async def test_replayed_events_are_stored_once(store: Store) -> None:
+    """The same OTEL lines committed twice (by offset) leave one row each and an exact count."""
+    await store.writer.write(_chunk([0, 3, 6], lines=3))
+    await store.writer.write(_chunk([0, 3, 6], lines=3))
+    events = await store.reader.events("e1", -1, 100)
+    assert [e["offset"] for e in events] == [0, 3, 6]
+    row = await store.reader.execution("e1")
+    assert row["events_count"] == 3 and row["status"] == "Running" and row["origin"] == "disk"
+
+
+async def test_concurrent_submissions_commit_in_few_batches(store: Store) -> None:
+    """Ops submitted together are committed together (one transaction per batch, not per op)."""
+    import asyncio
+
+    before = store.writer.batches
+    futures = [store.writer.submit(RunQueued(f"e{i}", "001", "a", 300, "{}", NOW)) for i in range(500)]
+    await asyncio.gather(*futures)
+    assert store.writer.batches - before <= 2
+    assert len(await store.reader.executions(__import__("reevd.store", fromlist=["ExecutionFilter"]).ExecutionFilter(), 1000)) == 500
+
+
+async def test_a_poison_op_does_not_drop_its_batch(store: Store) -> None:
+    """When one op fails, the other ops of its batch are still committed."""
+    import asyncio
+
+    bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
+    object.__setattr__(bad, "statements", lambda: [(3.0, "INSERT INTO no_such_table VALUES (1)", ())])
+    good = store.writer.submit(RunQueued("good", "001", "a", 300, "{}", NOW))
+    failing = store.writer.submit(bad)
+    await good
+    with pytest.raises(sqlite3.OperationalError):
+        await failing
+    assert await store.reader.execution("good") is not None
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    """A database written by a newer reevd is refused with a clear error, not misread."""
+    path = tmp_path / "new.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(DatabaseTooNew):
+        await Store.open(path)
+
+
+async def test_reopen_keeps_data_and_schema_version(tmp_path: Path) -> None:
+    """Closing and reopening migrates nothing twice and keeps every row."""
+    path = tmp_path / "db.sqlite3"
+    s = await Store.open(path)
+    await s.writer.write(RunQueued("e1", "001", "a", 300, "{}", NOW))
+    await s.close()
+    s = await Store.open(path)
+    try:
+        assert (await s.reader.execution("e1"))["status"] == "Queued"
+    finally:
+        await s.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
