@@ -61,6 +61,8 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
                 "user_prompt": bench.prompt,
                 "final_prompt": bench.prompt,
             },
+            # So a reader that sees this file before the session file knows what is running.
+            metadata={"benchmark_id": bench.id, "agent": agent.name},
         )
         try:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
