@@ -10,8 +10,9 @@ from pathlib import Path
 
 
 def default_runner_command() -> tuple[str, ...]:
-    """The runner installed beside this interpreter (works inside a venv without activation)."""
-    return (sys.executable, "-m", "runner")
+    """The `reev-runner` installed beside this interpreter (so a venv works without activation)."""
+    installed = Path(sys.executable).parent / "reev-runner"
+    return (str(installed),) if installed.exists() else (sys.executable, "-m", "runner")
 
 
 @dataclass(frozen=True)

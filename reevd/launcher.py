@@ -19,8 +19,10 @@ import signal
 import subprocess
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 import structlog
@@ -209,8 +211,8 @@ class Launcher:
 
     # --- exits -------------------------------------------------------------------------------
 
-    def _track(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._exit_tasks.add(task)
         task.add_done_callback(self._exit_tasks.discard)
 

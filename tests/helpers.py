@@ -126,7 +126,16 @@ class Daemon:
         def check() -> dict[str, Any] | None:
             row = self.execution(execution_id)
             return row if row and row["status"] in statuses else None
-        return eventually(check, timeout, f"{execution_id} in {statuses}")
+        try:
+            return eventually(check, timeout, f"{execution_id} in {statuses}")
+        except AssertionError as exc:  # say what the daemon saw, for a failure far from here (CI)
+            raise AssertionError(f"{exc}\nrow: {self.execution(execution_id)}\ndaemon log tail:\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except (OSError, AttributeError):
+            return "(no log)"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         assert self.proc is not None
