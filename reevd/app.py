@@ -36,10 +36,14 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = app[keys.METRICS]
     store.writer.add_listener(metrics.observe_batch)
     store.writer.add_listener(app[keys.HUB].publish_ops)
+    metrics.executions.bind(store.reader.status_counts)
+    await metrics.executions.refresh()
+    store.writer.add_listener(metrics.executions.on_commit)
     app[keys.STORE] = store
     try:
         yield
     finally:
+        await metrics.executions.close()
         await store.close()
 
 
@@ -98,6 +102,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.CONFIG] = config
     app[keys.METRICS] = Metrics()
     app[keys.HUB] = Hub()
+    app[keys.METRICS].live.streams = lambda: app[keys.HUB].subscriber_count
     app[keys.STARTED_AT] = time.monotonic()
     app.cleanup_ctx.extend([_store_ctx, _ingest_ctx, _launcher_ctx])
     app.on_shutdown.append(_close_streams)

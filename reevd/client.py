@@ -7,8 +7,11 @@ event stream: the client learns the end the moment the daemon does, without poll
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +20,8 @@ from typing import Any
 
 API = "/api/v1"
 EXIT_BY_STATUS = {"Completed": 0, "Failed": 1, "Stopped": 3, "Timeout": 4}
+STREAM_IDLE_TIMEOUT_S = 45.0  # three missed keepalives (the daemon sends one every 15 s)
+RECONNECT_FOR_S = 30.0  # how long `tail` keeps trying to resume after losing the stream (a daemon restart)
 
 
 class ClientError(Exception):
@@ -40,37 +45,53 @@ def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None, 
         raise ClientError(f"cannot reach the daemon at {url}: {getattr(exc, 'reason', exc)}") from None
 
 
-def sse_events(url: str, last_event_id: str | None = None) -> Iterator[tuple[str, str | None, str]]:
-    """(event, id, data) for each Server-Sent Event; ends when the server closes the stream."""
+class StreamLost(ClientError):
+    """The connection to the event stream failed or went silent (not a refusal by the daemon)."""
+
+
+def sse_events(url: str, last_event_id: str | None = None,
+               timeout: float | None = STREAM_IDLE_TIMEOUT_S) -> Iterator[tuple[str, str | None, str]]:
+    """(event, id, data) for each Server-Sent Event; ends when the server closes the stream.
+
+    `timeout` bounds the silence between two reads: the daemon sends a keepalive every 15 s,
+    so a longer silence means a dead connection, not a quiet run.
+    """
     headers = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
     req = urllib.request.Request(url, headers=headers)
     try:
-        resp = urllib.request.urlopen(req, timeout=None)  # noqa: S310
+        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310
     except urllib.error.HTTPError as exc:
-        raise ClientError(f"GET {url}: {exc.code}") from None
+        try:
+            message = json.loads(exc.read()).get("message") or exc.reason
+        except (ValueError, AttributeError):
+            message = exc.reason
+        raise ClientError(f"GET {url}: {exc.code}: {message}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ClientError(f"cannot reach the daemon at {url}: {getattr(exc, 'reason', exc)}") from None
+        raise StreamLost(f"cannot reach the daemon at {url}: {getattr(exc, 'reason', exc)}") from None
     with resp:
         event, ident, data = "message", None, []
-        for raw in resp:
-            line = raw.decode("utf-8").rstrip("\r\n")
-            if not line:
-                if data:
-                    yield event, ident, "\n".join(data)
-                event, ident, data = "message", None, []
-            elif line.startswith(":"):
-                continue
-            else:
-                name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if name == "event":
-                    event = value
-                elif name == "id":
-                    ident = value
-                elif name == "data":
-                    data.append(value)
+        try:
+            for raw in resp:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if not line:
+                    if data:
+                        yield event, ident, "\n".join(data)
+                    event, ident, data = "message", None, []
+                elif line.startswith(":"):
+                    continue
+                else:
+                    name, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if name == "event":
+                        event = value
+                    elif name == "id":
+                        ident = value
+                    elif name == "data":
+                        data.append(value)
+        except (OSError, http.client.HTTPException) as exc:  # timeout, reset, truncated chunk
+            raise StreamLost(f"event stream from {url} lost: {exc!r}") from None
 
 
 def describe_event(ev: dict[str, Any]) -> str:
@@ -95,16 +116,39 @@ def describe_event(ev: dict[str, Any]) -> str:
     return "  ".join(p for p in parts if p)
 
 
-def _follow(base: str, execution_id: str, as_json: bool, quiet_events: bool = False) -> dict[str, Any] | None:
-    """Print a run's events until it ends; returns its final ExecutionState."""
+def _follow(base: str, execution_id: str, as_json: bool, quiet_events: bool = False,
+            reconnect_for_s: float = RECONNECT_FOR_S) -> dict[str, Any] | None:
+    """Print a run's events until it ends; returns its final ExecutionState.
+
+    If the stream ends early (a daemon restart, a dropped connection) it reconnects with
+    Last-Event-ID = the last event printed, so nothing is printed twice and nothing is skipped.
+    """
     url = f"{base}{API}/executions/{urllib.parse.quote(execution_id)}/stream"
-    for event, _ident, data in sse_events(url):
-        payload = json.loads(data)
-        if event == "otel" and not quiet_events:
-            print(json.dumps(payload["event"]) if as_json else describe_event(payload), flush=True)
-        elif event == "status":
-            return payload
-    return None
+    last_id: str | None = None
+    lost_since: float | None = None
+    delay = 0.1
+    connected = False
+    while True:
+        try:
+            for event, ident, data in sse_events(url, last_id):
+                lost_since, delay, connected = None, 0.1, True
+                payload = json.loads(data)
+                if event == "otel":
+                    if not quiet_events:
+                        event_json = json.dumps(payload["event"], separators=(",", ":"), ensure_ascii=False)
+                        print(event_json if as_json else describe_event(payload), flush=True)
+                    last_id = ident if ident is not None else last_id
+                elif event == "status":
+                    return payload
+        except StreamLost:
+            if not connected:
+                raise  # never reached it: a wrong URL or a daemon that is down, say so at once
+        now = time.monotonic()
+        lost_since = now if lost_since is None else lost_since
+        if now - lost_since >= reconnect_for_s:
+            return None
+        time.sleep(delay)  # client-side backoff while the daemon comes back
+        delay = min(delay * 2, 2.0)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -178,3 +222,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `reevd tail ID | head`: the reader left; exit quietly like other tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

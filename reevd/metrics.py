@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+log = structlog.get_logger("reevd")
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -19,6 +23,7 @@ class _LiveGauges(Collector):
         self.in_flight: Callable[[], int] = lambda: 0
         self.queued: Callable[[], int] = lambda: 0
         self.writer_backlog: Callable[[], int] = lambda: 0
+        self.streams: Callable[[], int] = lambda: 0
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         by_status = GaugeMetricFamily("reevd_executions", "Executions by status", labels=["status"])
@@ -28,6 +33,71 @@ class _LiveGauges(Collector):
         yield GaugeMetricFamily("reevd_runs_in_flight", "Runner processes alive", value=self.in_flight())
         yield GaugeMetricFamily("reevd_runs_queued", "Runs waiting for a slot", value=self.queued())
         yield GaugeMetricFamily("reevd_db_write_backlog", "Write ops queued for the writer", value=self.writer_backlog())
+        yield GaugeMetricFamily("reevd_streams_open", "Server-Sent Event streams connected", value=self.streams())
+
+
+class ExecutionCounts:
+    """Executions by status, cached: re-read after each writer commit, never polled.
+
+    A burst of commits costs at most one read in flight plus one more after it (coalesced).
+    """
+
+    def __init__(self) -> None:
+        self.value: dict[str, int] = {}
+        self._read: Callable[[], Awaitable[dict[str, int]]] | None = None
+        self._listeners: list[Callable[[dict[str, int]], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._dirty = False
+
+    def bind(self, read: Callable[[], Awaitable[dict[str, int]]]) -> None:
+        self._read = read
+
+    def add_listener(self, listener: Callable[[dict[str, int]], None]) -> None:
+        """Called with the new counts whenever they change."""
+        self._listeners.append(listener)
+
+    async def refresh(self) -> None:
+        if self._read is None:
+            return
+        counts = await self._read()
+        if counts != self.value:
+            self.value = counts
+            for listener in self._listeners:
+                try:
+                    listener(counts)
+                except Exception as exc:  # best-effort notifications
+                    log.error("counts_listener_failed", error=repr(exc))
+
+    def on_commit(self, _ops: object, _seconds: float) -> None:
+        """A writer commit listener: schedule a re-read (any op may create or settle an execution)."""
+        if self._read is None:
+            return
+        if self._task is not None and not self._task.done():
+            self._dirty = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._refresh_until_clean(), name="reevd-status-counts")
+
+    async def _refresh_until_clean(self) -> None:
+        while True:
+            self._dirty = False
+            try:
+                await self.refresh()
+            except Exception as exc:  # a failed read leaves the last counts; the next commit retries
+                log.warning("status_counts_failed", error=repr(exc))
+            if not self._dirty:
+                return
+
+    async def idle(self) -> None:
+        """Until no re-read is in flight or owed."""
+        while self._task is not None and not self._task.done():
+            await self._task
+
+    async def close(self) -> None:
+        """Stop re-reading (before the store closes)."""
+        self._read = None
+        if self._task is not None:
+            await self._task
+            self._task = None
 
 
 class Metrics:
@@ -53,6 +123,9 @@ class Metrics:
         self.runs_started = Counter("reevd_runs_started", "Runner processes spawned", registry=r)
         self.live = _LiveGauges()
         r.register(self.live)
+        self.executions = ExecutionCounts()
+        self.live.status_counts = lambda: self.executions.value
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU seconds
 
     def observe_batch(self, ops: object, seconds: float) -> None:
         self.db_batch_ops.observe(len(ops))  # type: ignore[arg-type]

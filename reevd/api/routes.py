@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from reevd.api import executions, health, runs, streams
+from reevd.api import metrics as metrics_api
 
 API = "/api/v1"
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_routes([
+        web.get("/metrics", metrics_api.metrics),  # Prometheus' conventional path, at the root
         web.get(f"{API}/health", health.health),
         web.get(f"{API}/executions", executions.list_executions),
         web.get(f"{API}/executions/{{execution_id}}", executions.get_execution),
