@@ -17,6 +17,7 @@ from reevd import keys
 from reevd.agents import available_agents
 from reevd.api.errors import cors_middleware, error_middleware
 from reevd.api.routes import add_routes
+from reevd.catalog import Catalog
 from reevd.config import Config
 from reevd.hub import Hub
 from reevd.ingestor import Ingestor
@@ -77,6 +78,19 @@ async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         await ingestor.close()
 
 
+async def _catalog_ctx(app: web.Application) -> AsyncIterator[None]:
+    """benchmarks/ mirrored into the database: synced now, then on every change the watcher sees."""
+    config = app[keys.CONFIG]
+    catalog = Catalog(config.benchmarks_dir, app[keys.STORE])
+    app[keys.CATALOG] = catalog
+    app[keys.WATCHER].watch(config.benchmarks_dir, catalog.notify)  # before the scan: no change missed
+    await catalog.sync()
+    try:
+        yield
+    finally:
+        await catalog.close()
+
+
 async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
@@ -104,7 +118,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.HUB] = Hub()
     app[keys.METRICS].live.streams = lambda: app[keys.HUB].subscriber_count
     app[keys.STARTED_AT] = time.monotonic()
-    app.cleanup_ctx.extend([_store_ctx, _ingest_ctx, _launcher_ctx])
+    app.cleanup_ctx.extend([_store_ctx, _ingest_ctx, _catalog_ctx, _launcher_ctx])
     app.on_shutdown.append(_close_streams)
     add_routes(app)
     return app

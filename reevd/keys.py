@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from reevd.catalog import Catalog
     from reevd.config import Config
     from reevd.hub import Hub
     from reevd.ingestor import Ingestor
@@ -23,3 +24,4 @@ INGESTOR: web.AppKey["Ingestor"] = web.AppKey("ingestor")
 WATCHER: web.AppKey["FolderWatcher"] = web.AppKey("watcher")
 LAUNCHER: web.AppKey["Launcher"] = web.AppKey("launcher")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at")
+CATALOG: web.AppKey["Catalog"] = web.AppKey("catalog")

@@ -62,4 +62,28 @@ MIGRATIONS: list[str] = [
         skipping     INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: the benchmark catalog (kept in step with benchmarks/, keyed by the YAML id, so the
+    # list can never show duplicates: upstream keyed by md5(name:prompt) and stale rows did)
+    # and agent settings (upstream kept them in memory only).
+    """
+    CREATE TABLE benchmarks (
+        benchmark_id TEXT PRIMARY KEY,
+        file_name    TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        tags         TEXT NOT NULL DEFAULT '[]',
+        prompt       TEXT NOT NULL DEFAULT '',
+        runnable     INTEGER NOT NULL,
+        reason       TEXT,
+        steps        INTEGER NOT NULL DEFAULT 1,
+        content_hash TEXT NOT NULL,
+        synced_at    TEXT NOT NULL
+    );
+
+    CREATE TABLE agent_configs (
+        agent_type TEXT PRIMARY KEY,
+        settings   TEXT NOT NULL DEFAULT '{}',
+        api_key    TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]

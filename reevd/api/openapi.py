@@ -1,0 +1,255 @@
+"""GET /api/v1/openapi.json: an OpenAPI 3.1 description of every route reevd serves.
+
+Tests validate real responses against these schemas (tests/unit/test_api_compat_openapi.py)
+and a schemathesis run fuzzes the routes from it (tools/schemathesis.sh), so this document
+is checked, not decorative. Schemas list required fields; extras are allowed where other
+modules may add fields (health, execution state), closed where the shape is ours alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from reevd import __version__, keys
+from reevd.agents import available_agents
+from reevd.api.responses import json_response
+from reevd.api.compat.agents_config import AGENT_RE
+from runner.formats import SAFE_ID_RE
+
+JSON = "application/json"
+ID = {"type": "string", "pattern": SAFE_ID_RE.pattern}
+AGENT = {"type": "string", "pattern": AGENT_RE.pattern}
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+NNUM = {"type": ["number", "null"]}
+BOOL = {"type": "boolean"}
+TIME = {"type": "string", "format": "date-time"}
+NTIME = {"type": ["string", "null"], "format": "date-time"}
+STATUS = {"type": "string", "enum": ["Queued", "Running", "Completed", "Failed", "Stopped", "Timeout"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(props: dict[str, Any], required: list[str] | None = None, closed: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props,
+                              "required": list(props) if required is None else required}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def arr(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj({"error": STR, "message": STR}),
+    "ExecutionState": obj({
+        "execution_id": STR, "benchmark_id": STR, "agent": STR, "status": STATUS, "created_at": TIME,
+        "updated_at": TIME, "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "error_message": NSTR, "result_data": {"type": ["object", "null"]}, "metadata": {"type": "object"},
+        "id": STR, "score": NNUM, "started_at": NTIME, "finished_at": NTIME, "origin": {"enum": ["api", "disk"]},
+        "exit_code": {"type": ["integer", "null"]}, "events_count": INT, "last_event_type": NSTR,
+        "last_event_at": NSTR,
+    }, required=["execution_id", "id", "benchmark_id", "agent", "status", "created_at", "updated_at", "progress",
+                 "error_message", "result_data", "metadata"]),
+    "ExecutionList": obj({"executions": arr(ref("ExecutionState")), "next_cursor": NSTR}, closed=True),
+    "Event": obj({"offset": INT, "event_type": STR, "timestamp": NSTR, "tool_name": NSTR, "event": {"type": "object"}},
+                 closed=True),
+    "EventList": obj({"execution_id": STR, "events": arr(ref("Event")), "next_after": INT, "has_more": BOOL}, closed=True),
+    "Health": obj({"status": {"enum": ["healthy", "degraded"]}, "timestamp": TIME, "version": STR},
+                  required=["status", "timestamp", "version"]),
+    "RunStarted": obj({
+        "execution_id": STR, "id": STR, "status": {"enum": ["Queued", "Running"]}, "duration_ms": INT,
+        "result": {"type": "null"}, "error": {"type": "null"}, "logs": arr({}), "tool_calls": arr({}),
+    }),
+    "Benchmark": obj({"id": ID, "description": STR, "tags": arr(STR), "prompt": STR, "runnable": BOOL,
+                      "reason": NSTR, "file": STR, "steps": INT}, closed=True),
+    "SyncCounts": obj({"processed_count": INT, "new_count": INT, "updated_count": INT, "unchanged_count": INT,
+                       "error_count": INT, "removed_count": INT}, closed=True),
+    "SyncResult": obj({"success": BOOL, "synced_count": ref("SyncCounts"),
+                       "errors": arr(obj({"file": STR, "field": STR, "message": STR}, closed=True))}, closed=True),
+    "UpsertRequest": obj({"yml_content": {"type": "string", "minLength": 1}}),
+    "UpsertResult": obj({"success": BOOL, "benchmark_id": ID, "created": BOOL, "file": STR, "runnable": BOOL,
+                         "reason": NSTR, "synced_count": ref("SyncCounts")}, closed=True),
+    "PerformanceResult": obj({
+        "id": STR, "session_id": STR, "benchmark_id": STR, "agent_type": STR, "score": NUM,
+        "final_status": {"enum": ["Succeeded", "Failed"]}, "timestamp": TIME,
+        "execution_time_ms": {"type": ["integer", "null"]}, "color_class": {"enum": ["green", "yellow", "red"]},
+    }, closed=True),
+    "AgentPerformance": obj({
+        "agent_type": STR, "total_benchmarks": INT, "distinct_benchmarks": INT,
+        "average_score": NUM, "success_rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "best_benchmarks": arr(STR), "worst_benchmarks": arr(STR), "results": arr(ref("PerformanceResult")),
+    }, closed=True),
+    "RunHead": obj({"benchmark_id": STR, "execution_id": NSTR, "agent_type": NSTR,
+                    "status": {"anyOf": [STATUS, {"type": "null"}]}, "is_running": BOOL, "progress": NNUM}),
+    "ExecutionTrace": {"allOf": [ref("RunHead"), obj({"trace": STR, "message": NSTR})]},
+    "TransactionLogs": {"allOf": [ref("RunHead"), obj({
+        "transaction_logs": STR, "format": {"enum": ["tree", "plain"]}, "show_cu": BOOL, "message": NSTR})]},
+    "FlowDiagram": obj({
+        "session_id": STR, "diagram": STR,
+        "metadata": obj({"benchmark_id": STR, "agent_type": STR, "status": STATUS, "score": NNUM, "events": INT,
+                         "truncated": BOOL, "steps": INT, "tool_count": INT}, closed=True),
+        "sessions": arr({}),
+        "tool_calls": arr(obj({"tool_name": STR, "offset": INT, "timestamp": NSTR,
+                               "success": {"type": ["boolean", "null"]}, "error": {}}, closed=True)),
+    }, closed=True),
+    "FlowLogs": obj({"benchmark_id": STR, "sessions": arr(obj({
+        "session_id": STR, "execution_id": STR, "agent_type": STR, "status": STATUS, "is_running": BOOL,
+        "progress": NNUM, "score": NNUM, "created_at": TIME, "finished_at": NTIME, "events_count": INT,
+        "error_message": NSTR}, closed=True))}, closed=True),
+    "AgentConfigRequest": {
+        "type": "object", "required": ["agent_type"],
+        "properties": {"agent_type": AGENT, "api_url": {"type": ["string", "null"], "pattern": "^(https?://[\\s\\S]*)?$", "maxLength": 4096},
+                       "api_key": {"type": ["string", "null"], "maxLength": 4096}},
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"], "maxLength": 4096},
+    },
+    "AgentConfig": {
+        "type": "object", "required": ["agent_type", "api_key", "updated_at"],
+        "properties": {"agent_type": STR, "api_key": {"type": ["string", "null"], "pattern": r"^\*\*\*"},
+                       "api_url": NSTR, "updated_at": TIME},
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    },
+    "AgentConfigSaved": obj({"status": {"const": "saved"}, "agent_type": STR}, closed=True),
+    "AgentTestResult": obj({"status": {"enum": ["success", "error"]}, "message": STR, "agent_type": STR,
+                            "checks": arr(obj({"check": STR, "ok": BOOL, "detail": STR}, closed=True)),
+                            "network_checked": {"const": False}}, closed=True),
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "invalid input (the message names the field)", 404: "not found", 409: "conflict",
+            413: "request body too large", 503: "unavailable"}
+    return {str(c): _json(ref("Error"), text[c]) for c in codes}
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _op(summary: str, ok: dict[str, Any], *errors: int, params: list[dict[str, Any]] | None = None,
+        body: dict[str, Any] | None = None, ok_code: str = "200", body_required: bool = True) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {ok_code: ok, **_errors(*errors)}}
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = {"required": body_required, "content": {JSON: {"schema": body}}}
+    return op
+
+
+SSE = {"description": "Server-Sent Events (data is JSON text)", "content": {"text/event-stream": {"schema": {
+    "type": "object", "required": ["data"],
+    "properties": {"event": {"enum": ["otel", "status", "execution"]}, "data": STR, "id": STR}}}}}
+EXECUTION_ID_Q = _query("execution_id", ID, "a run of this benchmark; default the latest")
+def run_body(agents: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "object", "properties": {
+    "agent": {"enum": list(agents), "description": "one of GET /api/v1/agents"}, "config": {"type": ["object", "null"]},
+    "timeout_s": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600,
+                  "description": "seconds; at most Config.max_timeout_s (3600)"}}}
+
+
+def paths(agents: tuple[str, ...]) -> dict[str, Any]:
+    """Every route; `agents` (what this install can run) is the one part that varies."""
+    return {
+
+    "/metrics": {"get": _op("Prometheus metrics", {"description": "text exposition format", "content": {
+        "text/plain": {"schema": STR}}})},
+    "/api/v1/health": {"get": {"summary": "Liveness and the facts an operator checks first", "responses": {
+        "200": _json(ref("Health"), "healthy"),
+        "503": _json(ref("Health"), "degraded: database, watcher or writer down")}}},
+    "/api/v1/executions": {"get": _op("Executions, newest first (keyset pages)", _json(ref("ExecutionList"), "a page"), 400,
+                                      params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                                              _query("cursor", STR, "next_cursor of the previous page"),
+                                              _query("benchmark", ID), _query("agent", ID),
+                                              _query("status", STATUS)])},
+    "/api/v1/executions/{execution_id}": {"get": _op("One execution", _json(ref("ExecutionState"), "its state"), 400, 404,
+                                                     params=[_path_id("execution_id")])},
+    "/api/v1/executions/{execution_id}/events": {"get": _op(
+        "Its ingested OTEL events by byte offset", _json(ref("EventList"), "a page"), 400, 404,
+        params=[_path_id("execution_id"), _query("after", {"type": "integer", "minimum": -1, "maximum": 2**62}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})])},
+    "/api/v1/executions/{execution_id}/stream": {"get": _op(
+        "Its events live (SSE; id = byte offset; resumes after Last-Event-ID), then its final status", SSE, 400, 404,
+        params=[_path_id("execution_id"), _query("after", {"type": "integer", "minimum": -1, "maximum": 2**62})])},
+    "/api/v1/stream": {"get": _op("Every execution status change (SSE)", SSE)},
+    "/api/v1/executions/{execution_id}/cancel": {"post": _op(
+        "Stop a queued or running run (kills its process group)", _json(ref("ExecutionState"), "now Stopped"),
+        400, 404, 409, params=[_path_id("execution_id")])},
+    "/api/v1/benchmarks/{benchmark_id}/run": {"post": _op(
+        "Start a run; answers at once", _json(ref("RunStarted"), "accepted"), 400, 404, 413,
+        params=[_path_id("benchmark_id")], body=run_body(agents), body_required=False)},
+    "/api/v1/benchmarks/{benchmark_id}/stop/{execution_id}": {"post": _op(
+        "Stop a run of this benchmark", _json(ref("ExecutionState"), "now Stopped"), 400, 404, 409,
+        params=[_path_id("benchmark_id"), _path_id("execution_id")])},
+    "/api/v1/benchmarks/{benchmark_id}/status/{execution_id}": {"get": _op(
+        "A run's state (the UI polls it)", _json(ref("ExecutionState"), "its state"), 400, 404,
+        params=[_path_id("benchmark_id"), _path_id("execution_id")])},
+    "/api/v1/benchmarks/{benchmark_id}/status": {"get": _op(
+        "The latest run of a benchmark", _json(ref("ExecutionState"), "its state"), 400, 404,
+        params=[_path_id("benchmark_id"), _query("agent", ID)])},
+    "/api/v1/benchmarks": {"get": _op("Benchmarks, sorted by id, one per id (114* hidden as upstream)",
+                                      _json(arr(ref("Benchmark")), "the catalog"))},
+    "/api/v1/sync": {"post": _op("Rescan benchmarks/ into the catalog", _json(ref("SyncResult"), "counts"))},
+    "/api/v1/upsert-yml": {"post": _op(
+        "Validate a benchmark, write benchmarks/<id>.yml atomically, sync it", _json(ref("UpsertResult"), "written"),
+        400, 413, body=ref("UpsertRequest"))},
+    "/api/v1/agents": {"get": _op("Agents this install can run", _json(arr(STR), "names"))},
+    "/api/v1/agent-performance": {"get": _op("Per-agent results of finished runs",
+                                             _json(arr(ref("AgentPerformance")), "one per agent"))},
+    "/api/v1/agents/config/{agent}": {"get": _op("Saved settings of an agent (key masked)",
+                                                 _json(ref("AgentConfig"), "settings"), 400, 404,
+                                                 params=[{"name": "agent", "in": "path", "required": True, "schema": AGENT}])},
+    "/api/v1/agents/config": {"post": _op("Save an agent's settings", _json(ref("AgentConfigSaved"), "saved"), 400, 413,
+                                          body=ref("AgentConfigRequest"))},
+    "/api/v1/agents/test": {"post": _op("Check an agent's settings offline", _json(ref("AgentTestResult"), "what was checked"),
+                                        400, 413, body=ref("AgentConfigRequest"))},
+    "/api/v1/execution-logs/{benchmark_id}": {"get": _op(
+        "Text trace of the latest (or given) run", _json(ref("ExecutionTrace"), "trace"), 400, 404,
+        params=[_path_id("benchmark_id"), EXECUTION_ID_Q])},
+    "/api/v1/transaction-logs/{benchmark_id}": {"get": _op(
+        "Per-step tree of program logs of the latest (or given) run", _json(ref("TransactionLogs"), "logs"), 400, 404,
+        params=[_path_id("benchmark_id"), EXECUTION_ID_Q,
+                _query("format", {"enum": ["tree", "ascii", "plain", "raw"]}),
+                _query("show_cu", {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]})])},
+    "/api/v1/flows/{session_id}": {"get": {
+        **_op("Mermaid stateDiagram of a run from its events", _json(ref("FlowDiagram"), "diagram"), 400, 404,
+              params=[_path_id("session_id"), _query("format", {"enum": ["json", "html"]})]),
+    }},
+    "/api/v1/flow-logs/{benchmark_id}": {"get": _op(
+        "Runs of a benchmark, newest first", _json(ref("FlowLogs"), "sessions"), 400,
+        params=[_path_id("benchmark_id"), _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+    "/api/v1/openapi.json": {"get": _op("This document", {"description": "OpenAPI 3.1", "content": {
+        JSON: {"schema": {"type": "object"}}}})},
+    }
+
+
+def document(agents: tuple[str, ...] | None = None) -> dict[str, Any]:
+    all_paths = paths(available_agents() if agents is None else agents)
+    # ?format=html answers a page instead of JSON.
+    all_paths["/api/v1/flows/{session_id}"]["get"]["responses"]["200"]["content"]["text/html"] = {"schema": STR}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "reevd", "version": __version__,
+                 "description": "reev-compatible benchmark daemon API. Every error is JSON {error, message}."},
+        "paths": all_paths,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return json_response(document(request.app[keys.LAUNCHER].agents))
