@@ -20,6 +20,7 @@ from reevd.hub import Notice
 from reevd.models import Status
 
 HEARTBEAT_S = 15.0
+MAX_OFFSET = 2**62  # the bound the events route enforces; SQLite integers are 64-bit
 PAGE = 1000
 
 SSE_HEADERS = {
@@ -44,8 +45,8 @@ def _resume_point(request: web.Request) -> int:
         value = int(raw)
     except ValueError:
         raise bad_request("Last-Event-ID", "expected an event id (integer byte offset)") from None
-    if value < -1:
-        raise bad_request("Last-Event-ID", "must be >= -1")
+    if not -1 <= value <= MAX_OFFSET:
+        raise bad_request("Last-Event-ID", f"must be between -1 and {MAX_OFFSET}")
     return value
 
 

@@ -82,7 +82,7 @@ class AgentConfigSaved(WriteOp):
 
 def reader_conn(store: "Store") -> aiosqlite.Connection:
     """The Reader's connection: catalog reads share it rather than open a third one."""
-    return store.reader._conn  # noqa: SLF001 - one documented access point
+    return store.reader.conn
 
 
 async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:

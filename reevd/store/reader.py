@@ -42,6 +42,11 @@ class Reader:
         self._conn = conn
         self._conn.row_factory = aiosqlite.Row
 
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The read connection, for read-only query modules beside this one (store/catalog.py)."""
+        return self._conn
+
     async def execution(self, execution_id: str) -> dict[str, Any] | None:
         async with self._conn.execute(
             f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?", (execution_id,)
