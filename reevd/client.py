@@ -71,7 +71,8 @@ def sse_events(url: str, last_event_id: str | None = None,
     except (urllib.error.URLError, OSError) as exc:
         raise StreamLost(f"cannot reach the daemon at {url}: {getattr(exc, 'reason', exc)}") from None
     with resp:
-        event, ident, data = "message", None, []
+        event, ident = "message", None
+        data: list[str] = []
         try:
             for raw in resp:
                 line = raw.decode("utf-8").rstrip("\r\n")

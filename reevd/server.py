@@ -28,8 +28,8 @@ async def serve(config: Config) -> None:
     try:
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        port = sockets[0].getsockname()[1] if sockets else config.port
+        addresses = runner.addresses  # the real port when --port 0 asked for any free one
+        port = addresses[0][1] if addresses else config.port
         log.info("serving", host=config.host, port=port, root=str(config.root), db=str(config.database))
         notifier.ready(app)
         await stop.wait()

@@ -111,7 +111,7 @@ async def test_config(request: web.Request) -> web.Response:
         checks.append({"check": "api_url_present", "ok": bool(url), "detail": "an http(s) API URL is set" if url else "no API URL given or saved"})
         checks.append({"check": "api_key_present", "ok": has_key, "detail": "an API key is set" if has_key else "no API key given or saved"})
     ok = all(c["ok"] for c in checks)
-    summary = "; ".join(c["detail"] for c in checks)
+    summary = "; ".join(str(c["detail"]) for c in checks)
     return json_response({
         "status": "success" if ok else "error",
         "message": f"{summary}. No connection was attempted: reevd does not call the agent's API to test it.",

@@ -81,9 +81,9 @@ def build_flow(events: list[dict[str, Any]], final_status: str | None, score: fl
         elif kind == "ToolOutput":
             ok = _get(body, "tool_output", "success")
             error = _get(body, "tool_output", "error_message")
-            call = open_calls.popleft() if open_calls else None
-            if call is not None:
-                call["success"], call["error"] = ok if isinstance(ok, bool) else None, error
+            finished = open_calls.popleft() if open_calls else None
+            if finished is not None:
+                finished["success"], finished["error"] = ok if isinstance(ok, bool) else None, error
                 flow.edge(call["state"], "Agent", "ok" if ok else f"error {error or ''}")
         elif kind == "StepComplete":
             flow.steps += 1

@@ -58,6 +58,16 @@ def _text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _dict_at(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _list_at(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _instructions(step: dict[str, Any]) -> list[dict[str, Any]]:
     action = step.get("action")
     if isinstance(action, dict):
@@ -86,13 +96,13 @@ def render_trace(result_data: Any, *, status: str, error_message: str | None = N
             lines.append("   ├─ ACTION: none (the agent produced no instruction)")
         for ix in instructions:
             lines += ["   ├─ ACTION:", f"      Program ID: {_text(ix.get('program_id'))}", "      Accounts:"]
-            accounts = ix.get("accounts") if isinstance(ix.get("accounts"), list) else []
+            accounts = _list_at(ix, "accounts")
             for i, acc in enumerate(a for a in accounts if isinstance(a, dict)):
                 signer = SIGNER if acc.get("is_signer") else NOT_SIGNER
                 writable = WRITABLE if acc.get("is_writable") else READ_ONLY
                 lines.append(f"      [{i}] {signer} {writable} {_text(acc.get('pubkey'))}")
             lines.append(f"      Data (Base58): {_text(ix.get('data'))}")
-        obs = step.get("observation") if isinstance(step.get("observation"), dict) else {}
+        obs = _dict_at(step, "observation")
         error = obs.get("last_transaction_error")
         if error:
             lines.append(f"   ├─ Error: {_text(error)}")
@@ -198,8 +208,8 @@ def render_transaction_logs(result_data: Any, *, show_cu: bool, fmt: str) -> str
     out: list[str] = []
     if fmt == "plain":
         for number, step in enumerate(steps, start=1):
-            obs = step.get("observation") if isinstance(step.get("observation"), dict) else {}
-            logs = obs.get("last_transaction_logs") if isinstance(obs.get("last_transaction_logs"), list) else []
+            obs = _dict_at(step, "observation")
+            logs = _list_at(obs, "last_transaction_logs")
             out.append(f"Step {number}: {_text(obs.get('last_transaction_status', 'unknown'))}")
             out += [f"  {line}" for line in logs if show_cu or not _CONSUMED.match(str(line).strip())]
         return "\n".join(out)
@@ -207,12 +217,12 @@ def render_transaction_logs(result_data: Any, *, show_cu: bool, fmt: str) -> str
     for number, step in enumerate(steps, start=1):
         last_step = number == len(steps)
         branch, extend = ("└─ ", "   ") if last_step else ("├─ ", "│  ")
-        obs = step.get("observation") if isinstance(step.get("observation"), dict) else {}
+        obs = _dict_at(step, "observation")
         status = _text(obs.get("last_transaction_status", "unknown"))
         error = obs.get("last_transaction_error")
         mark = "✅" if _step_ok(step) else "❌"
         out.append(f"{branch}Step {number}: {mark} {status}" + (f" - Error: {_text(error)}" if error else ""))
-        logs = obs.get("last_transaction_logs") if isinstance(obs.get("last_transaction_logs"), list) else []
+        logs = _list_at(obs, "last_transaction_logs")
         if not logs:
             out.append(f"{extend}└─ (no program logs: no transaction was executed)")
             continue
