@@ -69,6 +69,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_concurrency < 1:
         print("reevd: --max-concurrency: must be at least 1", file=sys.stderr)
         return 2
+    if not args.default_timeout > 0:
+        print("reevd: --default-timeout: must be a positive number of seconds", file=sys.stderr)
+        return 2
     root = Path(args.root).resolve()
     config = Config(
         root=root,
@@ -83,7 +86,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(config))
     except OSError as exc:
-        print(f"reevd: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        where = f"{args.host}:{args.port}" if exc.filename is None else str(exc.filename)
+        print(f"reevd: cannot start ({where}): {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
 

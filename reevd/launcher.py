@@ -31,7 +31,7 @@ from reevd.config import Config
 from reevd.ingestor import Ingestor
 from reevd.metrics import Metrics
 from reevd.models import Status, utc_now_iso
-from reevd.procs import describe_exit, group_alive, is_same_process, open_pidfd, signal_group, start_ticks
+from reevd.procs import describe_exit, is_same_process, open_pidfd, signal_group, start_ticks
 from reevd.store import Store
 from reevd.store.writes import RunEnded, RunQueued, RunStarted
 from runner.formats import is_safe_id
@@ -66,6 +66,7 @@ class LiveRun:
     deadline_timer: asyncio.TimerHandle | None = None
     kill_timer: asyncio.TimerHandle | None = None
     outcome: Status | None = None  # Stopped or Timeout, when this daemon ended it
+    exited: bool = False  # the kernel said so (pidfd readable); signals would hit nothing or a reused pid
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -102,10 +103,13 @@ class Launcher:
         folder = self._config.benchmarks_dir.resolve()
         for suffix in (".yml", ".yaml"):
             candidate = folder / f"{benchmark_id}{suffix}"
-            if candidate.is_symlink() and folder not in candidate.resolve().parents:
-                raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': file links outside {folder}")
-            if candidate.is_file():
-                return candidate
+            try:
+                if candidate.is_symlink() and folder not in candidate.resolve(strict=True).parents:
+                    raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': file links outside {folder}")
+                if candidate.is_file():
+                    return candidate
+            except (OSError, RuntimeError) as exc:  # a dangling link or a loop (RuntimeError on 3.11)
+                raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': unusable file ({exc.__class__.__name__})") from None
         raise LaunchError(404, "not_found", f"benchmark '{benchmark_id}' not found in {self._config.benchmarks_dir}")
 
     def check_agent(self, agent: str) -> None:
@@ -198,16 +202,21 @@ class Launcher:
         self._track(self._terminate(run, Status.TIMEOUT, f"timed out after {run.job.timeout_s:g} s"))
 
     async def _terminate(self, run: LiveRun, status: Status, message: str) -> None:
-        if run.outcome is not None or run.done.is_set():
+        if run.outcome is not None or run.exited:
             return
         run.outcome = status
         if run.deadline_timer is not None:
             run.deadline_timer.cancel()
-        # Write the verdict first: the status is true the moment we decide it.
-        await self._store.writer.write(RunEnded(run.job.execution_id, status.value, message, None, utc_now_iso()))
+        # Signal first (nothing may stop the kill), then record the verdict. The verdict only
+        # applies to an active row, so a session that landed first still wins.
         signal_group(run.pid, signal.SIGTERM)
-        run.kill_timer = asyncio.get_running_loop().call_later(self._config.stop_grace_s, signal_group, run.pid, signal.SIGKILL)
+        run.kill_timer = asyncio.get_running_loop().call_later(self._config.stop_grace_s, self._kill_if_alive, run)
         log.info("run_terminating", execution_id=run.job.execution_id, status=status.value)
+        await self._store.writer.write(RunEnded(run.job.execution_id, status.value, message, None, utc_now_iso()))
+
+    def _kill_if_alive(self, run: LiveRun) -> None:
+        if not run.exited:  # after the exit the group id may belong to someone else
+            signal_group(run.pid, signal.SIGKILL)
 
     # --- exits -------------------------------------------------------------------------------
 
@@ -217,22 +226,35 @@ class Launcher:
         task.add_done_callback(self._exit_tasks.discard)
 
     def _on_pidfd_readable(self, run: LiveRun) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(run.pidfd)
-        os.close(run.pidfd)
+        self._release_pidfd(run)
+        run.exited = True
         returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
         self._track(self._on_exit(run, returncode))
+
+    def _release_pidfd(self, run: LiveRun) -> None:
+        if run.pidfd >= 0:
+            asyncio.get_running_loop().remove_reader(run.pidfd)
+            os.close(run.pidfd)
+            run.pidfd = -1
 
     async def _on_exit(self, run: LiveRun, returncode: int | None) -> None:
         execution_id = run.job.execution_id
         for timer in (run.deadline_timer, run.kill_timer):
             if timer is not None:
                 timer.cancel()
-        if run.outcome is not None:
-            signal_group(run.pid, signal.SIGKILL)  # stragglers the runner left in its group
+        if run.outcome is not None and run.proc is not None:
+            # Stragglers the runner left in its group. Only for our own child: its pid (the group
+            # id) is not reusable until we reaped it just now, and its group outlives it.
+            signal_group(run.pid, signal.SIGKILL)
+        message: str | None = None
         try:
-            ingested = await self._ingestor.ingest_session_now(execution_id)
-            message = None if ingested else self._exit_message(run, returncode)
+            if not await self._ingestor.ingest_session_now(execution_id):
+                message = self._exit_message(run, returncode)
+        except Exception as exc:
+            message = f"{describe_exit(returncode)}; its session file could not be read: {exc!r}"
+            log.error("run_exit_ingest_failed", execution_id=execution_id, error=repr(exc))
+        try:
+            # Applies only if the row is still active: the session file, when there is one, has won.
             await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, returncode, utc_now_iso()))
         except Exception as exc:  # the slot must be freed whatever happened
             log.error("run_exit_handling_failed", execution_id=execution_id, error=repr(exc))
@@ -269,49 +291,70 @@ class Launcher:
 
     async def recover(self) -> None:
         """Rebuild run state from the database and the files alone, after any restart."""
-        now = time.time()
         for row in await self._store.reader.active_executions():
-            execution_id = row["execution_id"]
             if row["origin"] != "api":
                 continue  # found on disk: not ours to judge
-            pid = row["pid"]
-            if pid is None:
-                # Never started: the request is still owed, so run it now (FIFO by creation time).
-                try:
-                    path = self.resolve_benchmark(row["benchmark_id"])
-                except LaunchError as exc:
-                    await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart queued run: {exc.message}", None, utc_now_iso()))
-                    continue
-                self._queue.append(Job(execution_id, row["benchmark_id"], row["agent"], path, row["timeout_s"] or self._config.default_timeout_s))
-                log.info("run_requeued", execution_id=execution_id)
-                continue
-            pidfd = open_pidfd(pid) if is_same_process(pid, row["pid_start"]) else None
-            if pidfd is not None and is_same_process(pid, row["pid_start"]):
-                job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), row["timeout_s"] or self._config.default_timeout_s)
-                run = LiveRun(job, pid, None, pidfd, self._config.run_logs_dir / f"{execution_id}.log")
-                self._live[execution_id] = run
-                elapsed = now - _epoch(row["started_at"]) if row["started_at"] else 0.0
-                self._arm(run, job.timeout_s - elapsed)
-                log.info("run_reattached", execution_id=execution_id, pid=pid)
-                continue
-            if pidfd is not None:
-                os.close(pidfd)
-            ingested = await self._ingestor.ingest_session_now(execution_id)
-            message = None if ingested else "runner lost while the daemon was down (no session file)"
-            await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
-            log.info("run_recovered_dead", execution_id=execution_id, session_found=ingested)
+            try:
+                await self._recover_one(row)
+            except Exception as exc:  # one bad row must not stop the daemon from starting
+                log.error("run_recovery_failed", execution_id=row["execution_id"], error=repr(exc))
+                await self._store.writer.write(RunEnded(row["execution_id"], Status.FAILED.value,
+                                                        f"could not recover after a daemon restart: {exc!r}", None, utc_now_iso()))
         self._pump()
+
+    def _left_traces(self, execution_id: str) -> bool:
+        """Did a runner start for this id? Its log is created just before the spawn."""
+        names = (self._config.run_logs_dir / f"{execution_id}.log",
+                 self._config.sessions_dir / f"session_{execution_id}.json",
+                 self._config.sessions_dir / f"enhanced_otel_{execution_id}.jsonl")
+        return any(os.path.lexists(p) for p in names)
+
+    async def _recover_one(self, row: dict[str, Any]) -> None:
+        execution_id = row["execution_id"]
+        pid = row["pid"]
+        if pid is None and not self._left_traces(execution_id):
+            # Never started: the request is still owed, so run it now (FIFO by creation time).
+            try:
+                path = self.resolve_benchmark(row["benchmark_id"])
+            except LaunchError as exc:
+                await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart queued run: {exc.message}", None, utc_now_iso()))
+                return
+            self._queue.append(Job(execution_id, row["benchmark_id"], row["agent"], path, row["timeout_s"] or self._config.default_timeout_s))
+            log.info("run_requeued", execution_id=execution_id)
+            return
+        if pid is None:
+            # Spawned, but the daemon died before recording the pid: never start it twice.
+            ingested = await self._ingestor.ingest_session_now(execution_id)
+            message = None if ingested else "the daemon stopped while starting this run; its runner's fate is unknown"
+            await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
+            return
+        pidfd = open_pidfd(pid)
+        if pidfd is not None and is_same_process(pid, row["pid_start"]):  # checked after opening: no reuse race
+            job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), row["timeout_s"] or self._config.default_timeout_s)
+            run = LiveRun(job, pid, None, pidfd, self._config.run_logs_dir / f"{execution_id}.log")
+            self._live[execution_id] = run
+            elapsed = time.time() - _epoch(row["started_at"]) if row["started_at"] else 0.0
+            self._arm(run, job.timeout_s - elapsed)
+            log.info("run_reattached", execution_id=execution_id, pid=pid)
+            return
+        if pidfd is not None:
+            os.close(pidfd)
+        ingested = await self._ingestor.ingest_session_now(execution_id)
+        message = None if ingested else "runner lost while the daemon was down (no session file)"
+        await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
+        log.info("run_recovered_dead", execution_id=execution_id, session_found=ingested)
 
     async def close(self) -> None:
         """Daemon shutdown: leave runs running (they outlive us), release our handles."""
         self._closing = True
-        loop = asyncio.get_running_loop()
         for run in self._live.values():
             for timer in (run.deadline_timer, run.kill_timer):
                 if timer is not None:
                     timer.cancel()
-            loop.remove_reader(run.pidfd)
-            os.close(run.pidfd)
+            if run.outcome is not None and not run.exited:
+                # Declared Stopped/Timeout: no restarted daemon would re-attach to it, so finish it now.
+                signal_group(run.pid, signal.SIGKILL)
+            self._release_pidfd(run)
             if run.proc is not None:
                 # Disown: the run deliberately outlives the daemon; without this Popen would warn
                 # and queue it for reaping at interpreter exit.
@@ -345,4 +388,4 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-__all__ = ["Launcher", "LaunchError", "group_alive"]
+__all__ = ["Launcher", "LaunchError"]

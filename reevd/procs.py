@@ -56,14 +56,6 @@ def signal_group(pgid: int, sig: signal.Signals) -> bool:
         return False
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
 def describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "runner exited (status unknown: it was not this daemon's child)"

@@ -19,7 +19,13 @@ async def serve(config: Config) -> None:
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None if not config.access_log else web.AccessLogger.LOG_FORMAT,
                            handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
+    try:
+        await runner.setup()  # opens the store, scans, recovers runs
+    except BaseException:
+        # Release what did start (aiosqlite's threads are non-daemon: a leak hangs exit),
+        # so a failed start exits and systemd's Restart= can act.
+        await runner.cleanup()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -35,11 +35,6 @@ def otel_file_name(session_id: str) -> str:
     return f"{OTEL_PREFIX}{session_id}{OTEL_SUFFIX}"
 
 
-def temp_session_file_name(session_id: str) -> str:
-    """Where a session file is written before its atomic rename; never matches session_*.json."""
-    return f".{SESSION_PREFIX}{session_id}{SESSION_SUFFIX}.tmp"
-
-
 def classify_file_name(name: str) -> tuple[FileKind, str] | None:
     """('session'|'otel', id) for a name the daemon should ingest, else None.
 

@@ -7,14 +7,14 @@ session_*.json, fsync it, os.replace it onto the final name, fsync the folder. A
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from runner import __version__
-from runner.formats import SessionStatus, session_file_name, temp_session_file_name
+from runner.atomic import write_atomic
+from runner.formats import SessionStatus, session_file_name
 
 
 def build_session(
@@ -58,36 +58,6 @@ def build_session(
 
 
 def write_session_atomic(sessions_dir: Path, session: dict[str, Any]) -> Path:
-    session_id = session["session_id"]
     sessions_dir.mkdir(parents=True, exist_ok=True)
-    final = sessions_dir / session_file_name(session_id)
-    tmp = sessions_dir / temp_session_file_name(session_id)
     body = orjson.dumps(session, option=orjson.OPT_INDENT_2) + b"\n"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(body)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(sessions_dir)  # make the rename itself durable
-    return final
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename is still atomic
-    finally:
-        os.close(fd)
+    return write_atomic(sessions_dir / session_file_name(session["session_id"]), body)

@@ -50,13 +50,20 @@ def _resume_point(request: web.Request) -> int:
     return value
 
 
+RESYNC = Notice("", False)  # "re-read your state": returned after each heartbeat
+
+
 async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.StreamResponse) -> Notice | None:
-    """The next notice; a comment line every HEARTBEAT_S keeps proxies and clients honest."""
-    while True:
-        try:
-            return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-        except asyncio.TimeoutError:
-            await response.write(b": keepalive\n\n")
+    """The next notice, or RESYNC after a keepalive comment every HEARTBEAT_S.
+
+    The hub drops notices for a subscriber whose queue is full, so a stream re-reads its
+    state on every heartbeat: a lost notice delays an update by HEARTBEAT_S, never forever.
+    """
+    try:
+        return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+    except asyncio.TimeoutError:
+        await response.write(b": keepalive\n\n")
+        return RESYNC
 
 
 async def stream_execution(request: web.Request) -> web.StreamResponse:
@@ -88,7 +95,7 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
                 if notice is None:  # daemon shutting down
                     await response.write_eof()
                     return response
-                if notice.execution_id == execution_id:
+                if notice is RESYNC or notice.execution_id == execution_id:
                     break
     await response.write_eof()
     return response
@@ -105,6 +112,8 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
             notice = await _next_notice(queue, response)
             if notice is None:
                 break
+            if notice is RESYNC:
+                continue  # an invalidation feed: clients refetch what they show
             changed = {notice.execution_id}
             while not queue.empty():  # coalesce a burst into one read per execution
                 more = queue.get_nowait()

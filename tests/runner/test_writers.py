@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import runner.otel as otel_mod
-import runner.session as session_mod
-from runner.formats import EventType, classify_file_name, session_file_name, temp_session_file_name
+import runner.atomic as atomic_mod
+from runner.formats import EventType, classify_file_name, session_file_name
 from runner.otel import OtelWriter, otel_path
 from runner.session import build_session, write_session_atomic
 
@@ -53,7 +53,7 @@ def test_session_has_upstream_keys_and_ours() -> None:
 
 def test_temp_name_is_never_ingested() -> None:
     """The temp file's name is not one the daemon would pick up."""
-    assert classify_file_name(temp_session_file_name("s-1")) is None
+    assert classify_file_name(".session_s-1.json.k2j3h4.tmp") is None  # runner.atomic's temp names
 
 
 def test_final_name_appears_only_through_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,19 +73,21 @@ def test_final_name_appears_only_through_rename(tmp_path: Path, monkeypatch: pyt
         seen.append("replace")
         real_replace(src, dst)
 
-    monkeypatch.setattr(session_mod.os, "write", spy_write)
-    monkeypatch.setattr(session_mod.os, "replace", spy_replace)
+    monkeypatch.setattr(atomic_mod.os, "write", spy_write)
+    monkeypatch.setattr(atomic_mod.os, "replace", spy_replace)
     path = write_session_atomic(tmp_path, _session())
     assert path == final and seen[-1] == "replace" and "write" in seen
     assert json.loads(final.read_bytes())["session_id"] == "s-1"
     assert sorted(p.name for p in tmp_path.iterdir()) == [final.name]
 
 
-def test_rewrite_replaces_a_stale_temp_file(tmp_path: Path) -> None:
-    """A temp file left by a crashed run is overwritten, not appended to."""
-    (tmp_path / temp_session_file_name("s-1")).write_text("garbage")
+def test_a_stale_temp_file_does_not_leak_into_the_session(tmp_path: Path) -> None:
+    """A temp file left by a crashed writer is neither reused nor appended to."""
+    stale = tmp_path / ".session_s-1.json.stale.tmp"
+    stale.write_text("garbage")
     write_session_atomic(tmp_path, _session())
     assert json.loads((tmp_path / session_file_name("s-1")).read_text())["final_result"]["score"] == 0.75
+    assert stale.read_text() == "garbage"
 
 
 def test_each_otel_record_is_one_complete_line_per_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

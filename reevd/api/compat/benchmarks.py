@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import orjson
@@ -14,6 +13,7 @@ from reevd.api.errors import ApiError, bad_request
 from reevd.api.responses import json_response
 from reevd.api.runs import read_json_object
 from reevd.store import catalog as q
+from runner.atomic import write_atomic
 from runner.benchmark import MAX_FILE_BYTES, BenchmarkError, load_benchmark_text
 
 HIDDEN_PREFIX = "114"  # upstream hides 114 (an API-only query, no transaction to score)
@@ -49,26 +49,6 @@ async def sync(request: web.Request) -> web.Response:
     return json_response({"success": report.error_count == 0, "synced_count": counts, "errors": errors})
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename over, fsync the folder: all or nothing."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 async def upsert_yml(request: web.Request) -> web.Response:
     body = await read_json_object(request, required=True)
     text = body.get("yml_content")
@@ -89,7 +69,7 @@ async def upsert_yml(request: web.Request) -> web.Response:
     existing = folder / f"{bench.id}.yaml"
     path = existing if existing.is_file() and not (folder / f"{bench.id}.yml").exists() else folder / f"{bench.id}.yml"
     created = not path.exists()
-    await asyncio.to_thread(write_atomically, path, data)
+    await asyncio.to_thread(write_atomic, path, data)
     catalog = request.app[keys.CATALOG]
     report = await catalog.sync()
     row = await q.benchmark(q.reader_conn(request.app[keys.STORE]), bench.id)
