@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import structlog
 
 from reevd.ingest import PROGRESS_BY_EVENT, InvalidInput, parse_otel_line, parse_session
 from reevd.metrics import Metrics
-from reevd.models import utc_now_iso
+from reevd.models import iso_from_epoch
 from reevd.store import Store
 from reevd.store.writes import EventRow, FileState, OtelChunk, SessionInvalid, SessionResult
 from reevd.tail import read_lines
@@ -29,7 +30,19 @@ from runner.formats import classify_file_name, looks_like_ours, session_file_nam
 log = structlog.get_logger("reevd.ingest")
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-MAX_PARALLEL_FILES = 64
+MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
+MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
+
+_now_cache: tuple[int, str] = (-1, "")
+
+
+def utc_now_iso() -> str:
+    """reevd.models.utc_now_iso, formatted once per millisecond (a burst calls it per file)."""
+    global _now_cache
+    ms = time.time_ns() // 1_000_000
+    if _now_cache[0] != ms:
+        _now_cache = (ms, iso_from_epoch(ms / 1000))
+    return _now_cache[1]
 
 
 class Ingestor:
@@ -43,6 +56,7 @@ class Ingestor:
         line_max_bytes: int = 1 << 20,
     ) -> None:
         self._dir = sessions_dir
+        self._dir_str = os.fspath(sessions_dir)
         self._store = store
         self._metrics = metrics
         self._session_max = session_max_bytes
@@ -52,6 +66,7 @@ class Ingestor:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
         self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
+        self._committing = asyncio.Semaphore(MAX_AWAITING_COMMIT)
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
@@ -122,9 +137,14 @@ class Ingestor:
         try:
             while name in self._dirty:
                 finished, since = self._dirty.pop(name)
-                async with self._gate:
+                # The gate bounds files being read and parsed; waiting for the commit happens
+                # outside it, so the next files are parsed while the writer commits these.
+                async with self._committing:
                     try:
-                        await self._process(name, finished)
+                        async with self._gate:
+                            committed = await self._process(name, finished)
+                        if committed is not None:
+                            await committed
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc:  # one bad file never stops ingestion of the others
@@ -143,7 +163,7 @@ class Ingestor:
 
     def _open(self, name: str) -> tuple[int, os.stat_result] | None:
         try:
-            fd = os.open(self._dir / name, OPEN_FLAGS)
+            fd = os.open(os.path.join(self._dir_str, name), OPEN_FLAGS)
         except FileNotFoundError:
             return None  # gone again (a temp file renamed away, or deleted)
         except OSError as exc:
@@ -159,28 +179,30 @@ class Ingestor:
             return None
         return fd, st
 
-    async def _process(self, name: str, finished: bool) -> None:
+    async def _process(self, name: str, finished: bool) -> Awaitable[None] | None:
+        """Read, parse and queue the file's writes; returns what completes once they commit."""
         kind_id = classify_file_name(name)
         assert kind_id is not None
         kind, execution_id = kind_id
         opened = self._open(name)
         if opened is None:
-            return
+            return None
         fd, st = opened
         try:
             if kind == "session":
-                await self._ingest_session(name, execution_id, fd, st, finished)
-            else:
-                await self._tail_otel(name, execution_id, fd, st)
+                return await self._ingest_session(name, execution_id, fd, st, finished)
+            return await self._tail_otel(name, execution_id, fd, st)
         finally:
             os.close(fd)
 
-    async def _ingest_session(self, name: str, execution_id: str, fd: int, st: os.stat_result, finished: bool) -> None:
+    async def _ingest_session(
+        self, name: str, execution_id: str, fd: int, st: os.stat_result, finished: bool
+    ) -> Awaitable[None] | None:
         known = self._files.get(name)
         if known is not None and (known.dev, known.inode, known.size, known.mtime_ns) == (
             st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
         ):
-            return  # already ingested exactly this content
+            return None  # already ingested exactly this content
         file = FileState(name, "session", execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         now = utc_now_iso()
         if st.st_size > self._session_max:
@@ -189,18 +211,18 @@ class Ingestor:
                 self._reject(name, "too_large", size=st.st_size)
                 await self._store.writer.write(SessionInvalid(execution_id, message, now, file))
                 self._files[name] = file
-            return
+            return None
         data = _read_all(fd, st.st_size)
         try:
             parsed = parse_session(data)
         except InvalidInput as exc:
             if not finished:
-                return  # half-written: the writer's close or rename will bring us back
+                return None  # half-written: the writer's close or rename will bring us back
             message = f"invalid session file {name}: {exc}"
             self._reject(name, "invalid_session", error=str(exc))
             await self._store.writer.write(SessionInvalid(execution_id, message[:2000], now, file))
             self._files[name] = file
-            return
+            return None
         if parsed.session_id is not None and parsed.session_id != execution_id:
             log.warning("session_id_mismatch", file=name, session_id=parsed.session_id, execution_id=execution_id)
         op = SessionResult(
@@ -216,12 +238,17 @@ class Ingestor:
             now=now,
             file=file,
         )
-        await self._store.writer.write(op)
+        return self._session_committed(self._store.writer.submit(op), name, file, parsed.status.value, parsed.score)
+
+    async def _session_committed(
+        self, commit: Awaitable[None], name: str, file: FileState, status: str, score: float | None
+    ) -> None:
+        await commit
         self._files[name] = file
         self._metrics.files_ingested.labels("session").inc()
-        log.info("session_ingested", execution_id=execution_id, status=parsed.status.value, score=parsed.score)
+        log.info("session_ingested", execution_id=file.execution_id, status=status, score=score)
 
-    async def _tail_otel(self, name: str, execution_id: str, fd: int, st: os.stat_result) -> None:
+    async def _tail_otel(self, name: str, execution_id: str, fd: int, st: os.stat_result) -> Awaitable[None] | None:
         state = self._files.get(name)
         replaced = False
         if state is None:
@@ -231,11 +258,12 @@ class Ingestor:
             state = FileState(name, "otel", execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
             replaced = True
         if not replaced and state.offset >= st.st_size and not state.skipping:
-            return
+            return None
         pending: asyncio.Future[None] | None = None
         first_chunk = True
         while True:
-            chunk = read_lines(fd, state.offset, state.skipping, self._line_max, self._chunk)
+            # Read up to the size fstat gave: a write after that fstat brings its own event.
+            chunk = read_lines(fd, state.offset, state.skipping, self._line_max, self._chunk, end=st.st_size)
             if chunk.new_offset == state.offset and not (replaced and first_chunk):
                 break  # only a partial line (or nothing) left: wait for its newline
             events: list[EventRow] = []
@@ -273,14 +301,20 @@ class Ingestor:
             if pending is not None:
                 await pending
             pending = self._store.writer.submit(op)
+            # Yield once so the writer task hands this chunk to the database thread now, while
+            # we parse the next one; without it the commit only started once we awaited it.
+            await asyncio.sleep(0)
             self._metrics.lines_ingested.inc(len(events))
             self._metrics.lines_invalid.inc(invalid)
             self._metrics.lines_oversize.inc(chunk.oversize)
             first_chunk = False
             if chunk.new_offset >= st.st_size:
                 break
-        if pending is not None:
-            await pending
+        return self._otel_committed(pending)
+
+    async def _otel_committed(self, last: Awaitable[None] | None) -> None:
+        if last is not None:
+            await last
         self._metrics.files_ingested.labels("otel").inc()
 
 

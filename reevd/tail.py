@@ -18,14 +18,18 @@ class TailChunk:
     skipping: bool = False  # inside an over-long line whose newline has not come yet
 
 
-def read_lines(fd: int, offset: int, skipping: bool, max_line: int, max_chunk: int) -> TailChunk:
-    """Read from `offset` (at most `max_chunk` bytes) and split off the complete lines.
+def read_lines(fd: int, offset: int, skipping: bool, max_line: int, max_chunk: int, end: int | None = None) -> TailChunk:
+    """Read from `offset` (at most `max_chunk` bytes, and not past `end` when given) and split
+    off the complete lines.
 
     `max_chunk` must exceed `max_line` so that a line that fits always fits in one chunk.
+    `end` (the size fstat reported) only saves allocating a `max_chunk` buffer for a small
+    file; bytes written after that fstat come with their own change event.
     """
     if max_chunk <= max_line:
         raise ValueError("max_chunk must exceed max_line")
-    buf = os.pread(fd, max_chunk, offset)
+    size = max_chunk if end is None else max(0, min(max_chunk, end - offset))
+    buf = os.pread(fd, size, offset) if size else b""
     out = TailChunk(new_offset=offset, skipping=skipping)
     if not buf:
         return out

@@ -7,9 +7,11 @@ SQLITE_BUSY at once), batch many rows per transaction (aiosqlite costs 30-40 us 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import aiosqlite
@@ -20,6 +22,7 @@ from reevd.store.writes import Statement, WriteOp
 log = structlog.get_logger("reevd.store")
 
 MAX_BATCH_OPS = 2000
+_PHASE, _SQL = itemgetter(0), itemgetter(1)  # of a Statement
 
 CommitListener = Callable[[Sequence[WriteOp], float], None]
 
@@ -32,6 +35,9 @@ class Writer:
         self._listeners: list[CommitListener] = []
         self.last_commit_monotonic = time.monotonic()
         self.batches = 0
+        # aiosqlite runs every call as a function on its one thread via `_execute`
+        # (0.20-0.22, the range pyproject allows); fall back to one await per statement.
+        self._one_call = callable(getattr(conn, "_execute", None)) and hasattr(type(conn), "_conn")
 
     def add_listener(self, listener: CommitListener) -> None:
         """Called after each commit with the batch's ops and the commit's duration (s)."""
@@ -83,25 +89,37 @@ class Writer:
             if batch:
                 await self._commit(batch)
 
+    async def _commit_stepwise(self, groups: list[tuple[str, list[Any]]]) -> None:
+        """The same transaction through aiosqlite's public API (an aiosqlite without `_execute`)."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in groups:
+                if len(params) == 1:
+                    await self._conn.execute(sql, params[0])
+                else:
+                    await self._conn.executemany(sql, params)
+            await self._conn.execute("COMMIT")
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+
     async def _commit(self, batch: list[tuple[WriteOp, asyncio.Future[None]]]) -> None:
         ops = [op for op, _ in batch]
         statements: list[Statement] = [s for op in ops for s in op.statements()]
-        statements.sort(key=lambda s: s[0])  # stable: submission order kept within a phase
+        statements.sort(key=_PHASE)  # stable: submission order kept within a phase
+        groups: list[tuple[str, list[Any]]] = [
+            (sql, [s[2] for s in group]) for sql, group in groupby(statements, key=_SQL)
+        ]
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, group in groupby(statements, key=lambda s: s[1]):
-                    params: list[Any] = [s[2] for s in group]
-                    if len(params) == 1:
-                        await self._conn.execute(sql, params[0])
-                    else:
-                        await self._conn.executemany(sql, params)
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
+            if self._one_call:
+                # The whole transaction in one hop to aiosqlite's thread: one await per batch
+                # instead of one per statement group, so the database never waits for a busy
+                # event loop between BEGIN, the statements and COMMIT (perf/ingest_perf.py).
+                await self._conn._execute(_apply_batch, self._conn._conn, groups)
+            else:
+                await self._commit_stepwise(groups)
         except Exception as exc:  # a failed batch must not kill the writer
             if len(batch) > 1:
                 # Retry one op per transaction so a single poison op cannot drop its neighbours.
@@ -126,3 +144,18 @@ class Writer:
                     listener(ops, elapsed)
                 except Exception as exc:  # listeners are best-effort notifications
                     log.error("commit_listener_failed", error=repr(exc))
+
+
+def _apply_batch(conn: sqlite3.Connection, groups: list[tuple[str, list[Any]]]) -> None:
+    """One transaction, run on aiosqlite's thread (the only thread that may use `conn`)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params in groups:
+            if len(params) == 1:
+                conn.execute(sql, params[0])
+            else:
+                conn.executemany(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -10,7 +10,9 @@ regresses and a replayed or late event changes nothing (field notes: UPSERT ... 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
+
+import orjson
 
 Statement = tuple[float, str, tuple[Any, ...] | dict[str, Any]]
 
@@ -135,8 +137,9 @@ class SessionInvalid(WriteOp):
         ]
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):
+    """One OTEL line to store (immutable; a NamedTuple: cheap to build a million of)."""
+
     offset: int
     event_type: str
     ts: str | None
@@ -157,8 +160,14 @@ class OtelChunk(WriteOp):
     agent: str = ""
     now: str = ""
 
+    # All of a chunk's events in one statement: the rows travel as one JSON array of
+    # [offset, event_type, ts, tool_name, body] and SQLite unpacks them (json_each), so the
+    # insert runs in C without taking the GIL once per row; with executemany the writer
+    # thread and the parsing event loop fought over the GIL for every line (perf/ingest_perf.py).
+    # Same rows, types and INSERT OR IGNORE semantics as one VALUES row per event.
     EVENTS_SQL: ClassVar[str] = (
-        "INSERT OR IGNORE INTO events (execution_id, offset, event_type, ts, tool_name, body) VALUES (?,?,?,?,?,?)"
+        "INSERT OR IGNORE INTO events (execution_id, offset, event_type, ts, tool_name, body) "
+        "SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?2)"
     )
     DELETE_SQL: ClassVar[str] = "DELETE FROM events WHERE execution_id = ?"
     EXECUTION_SQL: ClassVar[str] = f"""
@@ -182,8 +191,9 @@ class OtelChunk(WriteOp):
         if self.replaced:
             out.append((PHASE_DELETE, self.DELETE_SQL, (self.execution_id,)))
         out.append(self.file.statement())
-        for e in self.events:
-            out.append((PHASE_EVENTS, self.EVENTS_SQL, (self.execution_id, e.offset, e.event_type, e.ts, e.tool_name, e.body)))
+        if self.events:
+            rows = orjson.dumps(self.events, default=tuple).decode()  # EventRow -> [offset, event_type, ts, tool_name, body]
+            out.append((PHASE_EVENTS, self.EVENTS_SQL, (self.execution_id, rows)))
         if self.events or self.replaced:
             last = self.events[-1] if self.events else None
             out.append((PHASE_EXECUTION, self.EXECUTION_SQL, {
