@@ -27,6 +27,7 @@ class ParsedSession:
     finished_at: str | None
     error_message: str | None
     result_data: dict[str, Any]
+    result_json: str  # result_data serialised once, here, where a failure is an InvalidInput
     session_id: str | None
 
 
@@ -88,6 +89,17 @@ def parse_session(data: bytes) -> ParsedSession:
     if session_id is not None and not isinstance(session_id, str):
         raise InvalidInput("session_id: expected a string")
     status = Status.COMPLETED if success else Status.FAILED
+    result_data = {
+        "success": success,
+        "score": float(score) if score is not None else None,
+        "status": upstream_status or (SessionStatus.SUCCEEDED if success else SessionStatus.FAILED).value,
+        "source": "session_file",
+        "final_result": final,
+    }
+    try:
+        result_json = orjson.dumps(result_data).decode()
+    except (orjson.JSONEncodeError, TypeError) as exc:  # orjson parses 1024 levels, writes 255
+        raise InvalidInput(f"final_result: cannot be stored ({exc})") from exc
     return ParsedSession(
         benchmark_id=_optional_str(doc, "benchmark_id", "benchmark_id"),
         agent=_optional_str(doc, "agent_type", "agent_type"),
@@ -96,13 +108,8 @@ def parse_session(data: bytes) -> ParsedSession:
         started_at=_timestamp(doc.get("start_time"), "start_time"),
         finished_at=_timestamp(doc.get("end_time"), "end_time"),
         error_message=error_message,
-        result_data={
-            "success": success,
-            "score": float(score) if score is not None else None,
-            "status": upstream_status or (SessionStatus.SUCCEEDED if success else SessionStatus.FAILED).value,
-            "source": "session_file",
-            "final_result": final,
-        },
+        result_data=result_data,
+        result_json=result_json,
         session_id=session_id,
     )
 

@@ -16,34 +16,26 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
-import orjson
 import structlog
 
 from reevd.ingest import PROGRESS_BY_EVENT, InvalidInput, parse_otel_line, parse_session
 from reevd.metrics import Metrics
-from reevd.models import iso_from_epoch
+from reevd.models import utc_now_iso
 from reevd.store import Store
 from reevd.store.writes import EventRow, FileState, OtelChunk, SessionInvalid, SessionResult
 from reevd.tail import read_lines
-from runner.formats import classify_file_name, looks_like_ours, session_file_name
+from runner.formats import classify_file_name, looks_like_ours, otel_file_name, session_file_name
 
 log = structlog.get_logger("reevd.ingest")
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
-
-_now_cache: tuple[int, str] = (-1, "")
-
-
-def utc_now_iso() -> str:
-    """reevd.models.utc_now_iso, formatted once per millisecond (a burst calls it per file)."""
-    global _now_cache
-    ms = time.time_ns() // 1_000_000
-    if _now_cache[0] != ms:
-        _now_cache = (ms, iso_from_epoch(ms / 1000))
-    return _now_cache[1]
-
+# A session file that is still invalid this long after its last event, with no close or
+# rename to say its writer finished (a rename-in from another folder only shows "created"),
+# is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
+SETTLE_AFTER_S = 5.0
+RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (disk full, I/O error), then give up
 
 class Ingestor:
     def __init__(
@@ -70,6 +62,8 @@ class Ingestor:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._settle_timers: dict[str, asyncio.TimerHandle] = {}
+        self._retries: dict[str, int] = {}
 
     async def load(self) -> None:
         """Committed positions of every known file: one query at startup."""
@@ -84,6 +78,9 @@ class Ingestor:
         if classify_file_name(name) is None:
             self._reject(name, "unsafe_name")
             return
+        timer = self._settle_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
         was_finished, since = self._dirty.get(name, (False, time.perf_counter()))
         self._dirty[name] = (was_finished or finished, since)
         if name not in self._tasks:
@@ -108,11 +105,17 @@ class Ingestor:
         return count
 
     async def ingest_session_now(self, execution_id: str) -> bool:
-        """Launcher's path at process exit: ingest the session file if it exists. True if it did."""
+        """Launcher's path at process exit: ingest the session file if there is one. True if so.
+
+        One lstat, then the watcher's own idempotent path, so the two cannot race. Only a
+        regular file counts: a symlink or a directory under that name is no session.
+        """
         name = session_file_name(execution_id)
         try:
-            os.stat(self._dir / name, follow_symlinks=False)
+            st = os.lstat(self._dir / name)
         except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
             return False
         self.notify(name, finished=True)
         task = self._tasks.get(name)
@@ -126,6 +129,9 @@ class Ingestor:
 
     async def close(self) -> None:
         self._closing = True
+        for timer in self._settle_timers.values():
+            timer.cancel()
+        self._settle_timers.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -133,10 +139,44 @@ class Ingestor:
 
     # --- per-file work -------------------------------------------------------------------
 
+    async def _settle_otel_first(self, execution_id: str) -> None:
+        """Commit a run's OTEL lines before its session: once a run shows a terminal status,
+        every event it wrote before the session file is already stored (streams rely on it)."""
+        otel = otel_file_name(execution_id)
+        if not os.path.lexists(os.path.join(self._dir_str, otel)):
+            return
+        self.notify(otel, finished=False)
+        task = self._tasks.get(otel)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _schedule_retry(self, name: str, finished: bool) -> None:
+        attempt = self._retries.get(name, 0)
+        if attempt >= len(RETRY_DELAYS_S):
+            self._retries.pop(name, None)
+            log.error("ingest_gave_up", file=name, attempts=attempt)
+            return
+        self._retries[name] = attempt + 1
+        asyncio.get_running_loop().call_later(RETRY_DELAYS_S[attempt], self.notify, name, finished)
+
+    async def _recover_position(self, name: str) -> None:
+        """After a failed commit, trust only what the database holds for this file."""
+        try:
+            committed = await self._store.reader.file_state(name)
+        except Exception:  # noqa: BLE001 - the retry will try again
+            committed = None
+        if committed is None:
+            self._files.pop(name, None)
+        else:
+            self._files[name] = committed
+
     async def _drain(self, name: str) -> None:
         try:
             while name in self._dirty:
                 finished, since = self._dirty.pop(name)
+                kind_id = classify_file_name(name)
+                if kind_id is not None and kind_id[0] == "session":
+                    await self._settle_otel_first(kind_id[1])
                 # The gate bounds files being read and parsed; waiting for the commit happens
                 # outside it, so the next files are parsed while the writer commits these.
                 async with self._committing:
@@ -148,14 +188,20 @@ class Ingestor:
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc:  # one bad file never stops ingestion of the others
-                        self._files.pop(name, None)  # reload the committed position next time
                         log.error("ingest_failed", file=name, error=repr(exc))
+                        await self._recover_position(name)
+                        self._schedule_retry(name, finished)
                         continue
+                self._retries.pop(name, None)
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
             if not self._tasks:
                 self._idle.set()
+
+    def _settle_timer_fired(self, name: str) -> None:
+        self._settle_timers.pop(name, None)
+        self.notify(name, finished=True)
 
     def _reject(self, name: str, reason: str, **fields: object) -> None:
         self._metrics.files_rejected.labels(reason).inc()
@@ -217,7 +263,10 @@ class Ingestor:
             parsed = parse_session(data)
         except InvalidInput as exc:
             if not finished:
-                return None  # half-written: the writer's close or rename will bring us back
+                # Half-written: the writer's close or rename will bring us back, or the timer.
+                self._settle_timers[name] = asyncio.get_running_loop().call_later(
+                    SETTLE_AFTER_S, self._settle_timer_fired, name)
+                return None
             message = f"invalid session file {name}: {exc}"
             self._reject(name, "invalid_session", error=str(exc))
             await self._store.writer.write(SessionInvalid(execution_id, message[:2000], now, file))
@@ -234,7 +283,7 @@ class Ingestor:
             finished_at=parsed.finished_at or now,
             score=parsed.score,
             error_message=parsed.error_message,
-            result_data=orjson.dumps(parsed.result_data).decode(),
+            result_data=parsed.result_json,
             now=now,
             file=file,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from enum import Enum
 
@@ -32,9 +33,19 @@ class Origin(str, Enum):
     DISK = "disk"
 
 
+_now_cache: tuple[int, str] = (-1, "")
+
+
 def utc_now_iso() -> str:
-    """RFC 3339 UTC with milliseconds, the format of every timestamp reevd emits."""
-    return iso_from_epoch(datetime.now(timezone.utc).timestamp())
+    """RFC 3339 UTC with milliseconds, the format of every timestamp reevd emits.
+
+    Formatted once per millisecond: a burst of ingested files asks for it per file.
+    """
+    global _now_cache
+    ms = time.time_ns() // 1_000_000
+    if _now_cache[0] != ms:
+        _now_cache = (ms, iso_from_epoch(ms / 1000))
+    return _now_cache[1]
 
 
 def iso_from_epoch(seconds: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -18,6 +19,15 @@ log = structlog.get_logger("reevd.store")
 
 class DatabaseTooNew(RuntimeError):
     pass
+
+
+# OTEL events are inserted through json_each() and ->> (perf): both need SQLite 3.38.
+MIN_SQLITE = (3, 38, 0)
+
+
+def check_sqlite_version() -> None:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: reevd needs {'.'.join(map(str, MIN_SQLITE))} or newer")
 
 
 async def _configure(conn: aiosqlite.Connection) -> None:
@@ -59,6 +69,7 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> "Store":
+        check_sqlite_version()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_conn = await aiosqlite.connect(path, isolation_level=None)
         try:

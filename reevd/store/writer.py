@@ -37,7 +37,8 @@ class Writer:
         self.batches = 0
         # aiosqlite runs every call as a function on its one thread via `_execute`
         # (0.20-0.22, the range pyproject allows); fall back to one await per statement.
-        self._one_call = callable(getattr(conn, "_execute", None)) and hasattr(type(conn), "_conn")
+        if not (callable(getattr(conn, "_execute", None)) and hasattr(type(conn), "_conn")):
+            raise RuntimeError("this aiosqlite lacks Connection._execute/_conn; install the version pyproject.toml pins")
 
     def add_listener(self, listener: CommitListener) -> None:
         """Called after each commit with the batch's ops and the commit's duration (s)."""
@@ -89,20 +90,6 @@ class Writer:
             if batch:
                 await self._commit(batch)
 
-    async def _commit_stepwise(self, groups: list[tuple[str, list[Any]]]) -> None:
-        """The same transaction through aiosqlite's public API (an aiosqlite without `_execute`)."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in groups:
-                if len(params) == 1:
-                    await self._conn.execute(sql, params[0])
-                else:
-                    await self._conn.executemany(sql, params)
-            await self._conn.execute("COMMIT")
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-
     async def _commit(self, batch: list[tuple[WriteOp, asyncio.Future[None]]]) -> None:
         ops = [op for op, _ in batch]
         statements: list[Statement] = [s for op in ops for s in op.statements()]
@@ -113,16 +100,16 @@ class Writer:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            if self._one_call:
-                # The whole transaction in one hop to aiosqlite's thread: one await per batch
-                # instead of one per statement group, so the database never waits for a busy
-                # event loop between BEGIN, the statements and COMMIT (perf/ingest_perf.py).
-                await self._conn._execute(_apply_batch, self._conn._conn, groups)
-            else:
-                await self._commit_stepwise(groups)
+            # The whole transaction in one hop to aiosqlite's thread: one await per batch
+            # instead of one per statement group, so the database never waits for a busy
+            # event loop between BEGIN, the statements and COMMIT (perf/ingest_perf.py).
+            # aiosqlite's `_execute` is private: the version is pinned and checked at open.
+            await self._conn._execute(_apply_batch, self._conn._conn, groups)
         except Exception as exc:  # a failed batch must not kill the writer
-            if len(batch) > 1:
-                # Retry one op per transaction so a single poison op cannot drop its neighbours.
+            if len(batch) > 1 and not isinstance(exc, sqlite3.OperationalError):
+                # A data error belongs to one op: retry one op per transaction so it cannot
+                # drop its neighbours. An operational error (busy, I/O, disk full) would fail
+                # each of them again, slowly: report it to every caller at once instead.
                 for item in batch:
                     await self._commit([item])
                 return
@@ -157,5 +144,6 @@ def _apply_batch(conn: sqlite3.Connection, groups: list[tuple[str, list[Any]]]) 
                 conn.executemany(sql, params)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed BEGIN leaves nothing to roll back
+            conn.execute("ROLLBACK")
         raise

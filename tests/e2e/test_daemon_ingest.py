@@ -211,3 +211,28 @@ def test_sigterm_exits_quickly(daemon_factory) -> None:
     t0 = time.monotonic()
     code = d.stop(signal.SIGTERM)
     assert code == 0 and time.monotonic() - t0 < 2.0
+
+
+def test_terminal_status_is_never_visible_before_the_runs_events(daemon_factory) -> None:
+    """When a run first shows a terminal status, every OTEL line written before its session is stored.
+
+    Streams and `reevd tail` close on the terminal status, so they rely on this order.
+    """
+    d = daemon_factory().start()
+    for attempt in range(3):
+        eid = f"order-{attempt}"
+        with open(d.sessions / f"enhanced_otel_{eid}.jsonl", "wb") as fh:
+            fh.write(b"".join(otel_line(eid, n) for n in range(20000)))
+        atomic_drop(d.sessions, f"session_{eid}.json", session_bytes(eid))
+        row = d.wait_status(eid, {"Completed"})
+        assert row["events_count"] == 20000, row["events_count"]
+
+
+def test_invalid_session_moved_in_from_elsewhere_is_settled(daemon_factory, tmp_path: Path) -> None:
+    """A broken session renamed in from another folder (only a 'created' event) still gets its ingest error."""
+    d = daemon_factory().start()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(b'{"final_result": ')
+    os.replace(elsewhere, d.sessions / "session_moved-in.json")
+    row = d.wait_status("moved-in", {"Failed"}, timeout=20)
+    assert "invalid session file" in row["error_message"]

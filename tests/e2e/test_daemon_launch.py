@@ -128,12 +128,13 @@ def test_validation_refuses_bad_ids_agents_and_paths(daemon_factory, tmp_path: P
     """Unknown benchmark 404, unknown agent 400 naming the known ones, path tricks 4xx; all JSON."""
     root = make_root(tmp_path)
     os.symlink("/etc/passwd", root / "benchmarks" / "evil.yml")
+    os.symlink("loop.yml", root / "benchmarks" / "loop.yml")  # a link to itself
     d = daemon_factory(root).start()
     status, body = d.post("/benchmarks/nope/run", {"agent": "deterministic"})
     assert status == 404 and body["error"] == "not_found"
     status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": "gpt-nothing"})
     assert status == 400 and "deterministic" in body["message"] and "agent" in body["message"]
-    for trick in ("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%2Fetc%2Fpasswd", "evil", "a%00b"):
+    for trick in ("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%2Fetc%2Fpasswd", "evil", "loop", "a%00b"):
         status, body = d.post(f"/benchmarks/{trick}/run", {"agent": "deterministic"})
         assert 400 <= status < 500 and set(body) == {"error", "message"}, (trick, status, body)
     status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": 5})

@@ -52,6 +52,7 @@ def test_failed_session_keeps_score_and_error() -> None:
         (b'{"final_result": {"success": true}, "benchmark_id": 7}', "benchmark_id"),
         (b"\xff\xfe{}", "not valid JSON"),
         (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
+        (b'{"final_result": {"success": true, "x": ' + b"[" * 300 + b"]" * 300 + b"}}", "final_result: cannot be stored"),
     ],
 )
 def test_bad_sessions_name_the_problem(data: bytes, field: str) -> None:

@@ -88,17 +88,31 @@ async def test_concurrent_submissions_commit_in_few_batches(store: Store) -> Non
 
 
 async def test_a_poison_op_does_not_drop_its_batch(store: Store) -> None:
-    """When one op fails, the other ops of its batch are still committed."""
+    """When one op breaks a constraint, the other ops of its batch are still committed."""
+    import asyncio
+
+    bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
+    object.__setattr__(bad, "statements", lambda: [(3.0, "INSERT INTO executions (execution_id) VALUES (NULL)", ())])
+    good = store.writer.submit(RunQueued("good", "001", "a", 300, "{}", NOW))
+    failing = store.writer.submit(bad)
+    results = await asyncio.gather(good, failing, return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], sqlite3.IntegrityError)
+    assert await store.reader.execution("good") is not None
+
+
+async def test_an_operational_error_fails_the_batch_once(store: Store) -> None:
+    """A database-wide failure is reported to every op of the batch at once, not retried op by op."""
     import asyncio
 
     bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
     object.__setattr__(bad, "statements", lambda: [(3.0, "INSERT INTO no_such_table VALUES (1)", ())])
-    good = store.writer.submit(RunQueued("good", "001", "a", 300, "{}", NOW))
-    failing = store.writer.submit(bad)
-    await good
-    with pytest.raises(sqlite3.OperationalError):
-        await failing
-    assert await store.reader.execution("good") is not None
+    before = store.writer.batches
+    futures = [store.writer.submit(RunQueued(f"n{i}", "001", "a", 300, "{}", NOW)) for i in range(5)]
+    futures.append(store.writer.submit(bad))
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results)
+    assert store.writer.batches - before == 1
+    assert await store.reader.execution("n0") is None
 
 
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
