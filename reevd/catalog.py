@@ -53,10 +53,10 @@ def is_benchmark_file(name: str) -> bool:
 
 def load_row(path: Path) -> BenchmarkRow:
     """Parse one file into a catalog row. Raises runner.benchmark.BenchmarkError. Runs on a thread."""
-    from runner.benchmark import load_benchmark_file
+    from runner.benchmark import parse_benchmark_bytes, read_benchmark_bytes
 
-    raw = path.read_bytes()
-    bench = load_benchmark_file(path)
+    raw = read_benchmark_bytes(path)  # read once, capped: the bytes hashed are the bytes parsed
+    bench = parse_benchmark_bytes(raw, str(path))
     reason = bench.mainnet_reason()
     stem = path.name.rsplit(".", 1)[0]
     if stem != bench.id:

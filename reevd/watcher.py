@@ -92,7 +92,12 @@ class FolderWatcher:
 
     @property
     def alive(self) -> bool:
-        return self._observer.is_alive()
+        """The observer thread and every folder's emitter thread are running.
+
+        If a watched folder is deleted its emitter stops while the observer lives on, and
+        nothing would be ingested any more: health and the systemd watchdog must see that.
+        """
+        return self._observer.is_alive() and all(e.is_alive() for e in self._observer.emitters)
 
     def stop(self) -> None:
         logging.getLogger(OVERFLOW_LOGGER).removeHandler(self._overflow_hook)

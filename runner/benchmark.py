@@ -149,21 +149,29 @@ class Benchmark:
 # --------------------------------------------------------------------------- loading
 
 
-def load_benchmark_file(path: str | Path) -> Benchmark:
-    p = Path(path)
+def read_benchmark_bytes(path: str | Path) -> bytes:
+    """A benchmark file's bytes, read once and capped (a file may grow between stat and read)."""
     source = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BenchmarkError(source, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-        raw = p.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise BenchmarkError(source, "", f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise BenchmarkError(source, "", f"file is larger than the limit of {MAX_FILE_BYTES} bytes")
+    return raw
+
+
+def parse_benchmark_bytes(raw: bytes, source: str) -> Benchmark:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BenchmarkError(source, "", "file is not UTF-8 text") from None
     return load_benchmark_text(text, source)
+
+
+def load_benchmark_file(path: str | Path) -> Benchmark:
+    return parse_benchmark_bytes(read_benchmark_bytes(path), str(path))
 
 
 def load_benchmark_text(text: str, source: str) -> Benchmark:

@@ -51,12 +51,12 @@ async def list_events(request: web.Request) -> web.Response:
     after = int_query(request, "after", -1, -1, 2**62)
     limit = int_query(request, "limit", 500, 1, 5000)
     await _execution_or_404(request, execution_id)
-    rows = await request.app[keys.STORE].reader.events(execution_id, after, limit)
+    rows, more = await request.app[keys.STORE].reader.events(execution_id, after, limit)
     return json_response({
         "execution_id": execution_id,
         "events": [event_view(r) for r in rows],
         "next_after": rows[-1]["offset"] if rows else after,
-        "has_more": len(rows) == limit,
+        "has_more": more,
     })
 
 

@@ -76,16 +76,17 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     with request.app[keys.HUB].subscribe() as queue:
         while True:
-            rows = await reader.events(execution_id, after, PAGE)
+            rows, more = await reader.events(execution_id, after, PAGE)
             for row in rows:
                 await response.write(_frame("otel", event_view(row), row["offset"]))
                 after = row["offset"]
-            if len(rows) == PAGE:
+            if more:
                 continue
             state = await reader.execution(execution_id)
             if state is not None and Status(state["status"]).is_terminal:
-                # Lines committed before the status are already sent; say how it ended, then close.
-                rest = await reader.events(execution_id, after, PAGE)
+                # The ingestor commits a run's events before its terminal status; one more read
+                # covers lines committed between our last read and the status.
+                rest, _ = await reader.events(execution_id, after, 1)
                 if rest:
                     continue
                 await response.write(_frame("status", execution_state(state)))

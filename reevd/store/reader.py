@@ -37,6 +37,9 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return created_at, execution_id
 
 
+EVENT_PAGE_BYTES = 4 << 20
+
+
 class Reader:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -76,13 +79,24 @@ class Reader:
         rows = await self.executions(ExecutionFilter(benchmark_id=benchmark_id, agent=agent), limit=1)
         return rows[0] if rows else None
 
-    async def events(self, execution_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+    async def events(
+        self, execution_id: str, after: int, limit: int, max_bytes: int = EVENT_PAGE_BYTES
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Events after `after`, at most `limit` rows and about `max_bytes` of bodies
+        (a line may be 1 MiB: a row count alone does not bound a response). -> (rows, more)."""
+        rows: list[dict[str, Any]] = []
+        budget = max_bytes
         async with self._conn.execute(
             "SELECT offset, event_type, ts, tool_name, body FROM events "
             "WHERE execution_id = ? AND offset > ? ORDER BY offset LIMIT ?",
-            (execution_id, after, limit),
+            (execution_id, after, limit + 1),
         ) as cur:
-            return [dict(r) for r in await cur.fetchall()]
+            async for row in cur:
+                if len(rows) == limit or (rows and len(row["body"]) > budget):
+                    return rows, True
+                budget -= len(row["body"])
+                rows.append(dict(row))
+        return rows, False
 
     async def file_state(self, name: str) -> FileState | None:
         async with self._conn.execute(

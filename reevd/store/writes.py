@@ -22,12 +22,6 @@ TERMINAL_SQL = "('Completed','Failed','Stopped','Timeout')"
 # file could not be parsed yet (a later valid file is the truth).
 MAY_SETTLE = f"(executions.status NOT IN {TERMINAL_SQL} OR (executions.status = 'Failed' AND executions.ingest_error IS NOT NULL))"
 
-# Queued -> Running -> terminal; never backwards.
-STATUS_FORWARD = f"""CASE
-    WHEN executions.status IN {TERMINAL_SQL} THEN executions.status
-    WHEN executions.status = 'Running' AND excluded.status = 'Queued' THEN executions.status
-    ELSE excluded.status END"""
-
 PHASE_DELETE, PHASE_FILE, PHASE_EVENTS, PHASE_EXECUTION, PHASE_SETTLE = 0.0, 1.0, 2.0, 3.0, 3.5
 
 
@@ -127,8 +121,7 @@ class SessionInvalid(WriteOp):
         ON CONFLICT(execution_id) DO UPDATE SET status = 'Failed', updated_at = excluded.updated_at,
             error_message = excluded.error_message, ingest_error = excluded.ingest_error,
             finished_at = COALESCE(executions.finished_at, excluded.updated_at)
-        WHERE executions.status NOT IN {TERMINAL_SQL}
-           OR (executions.status = 'Failed' AND executions.ingest_error IS NOT NULL)"""
+        WHERE {MAY_SETTLE}"""
 
     def statements(self) -> list[Statement]:
         return [

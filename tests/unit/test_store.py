@@ -70,7 +70,8 @@ async def test_replayed_events_are_stored_once(store: Store) -> None:
     """The same OTEL lines committed twice (by offset) leave one row each and an exact count."""
     await store.writer.write(_chunk([0, 3, 6], lines=3))
     await store.writer.write(_chunk([0, 3, 6], lines=3))
-    events = await store.reader.events("e1", -1, 100)
+    events, more = await store.reader.events("e1", -1, 100)
+    assert not more
     assert [e["offset"] for e in events] == [0, 3, 6]
     row = await store.reader.execution("e1")
     assert row["events_count"] == 3 and row["status"] == "Running" and row["origin"] == "disk"
@@ -137,3 +138,16 @@ async def test_reopen_keeps_data_and_schema_version(tmp_path: Path) -> None:
     finally:
         await s.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+async def test_event_pages_are_bounded_by_bytes(store: Store) -> None:
+    """A page of events stops at its byte budget (lines may be 1 MiB) and says more remain."""
+    big = "x" * 1000
+    events = [EventRow(o * 2000, "ToolInput", NOW, None, f'"{big}"') for o in range(10)]
+    await store.writer.write(OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", 20000, 10), events, False, 0.3, "", "", NOW))
+    page, more = await store.reader.events("e1", -1, 100, max_bytes=3500)
+    assert [e["offset"] for e in page] == [0, 2000, 4000] and more
+    page, more = await store.reader.events("e1", 4000, 100, max_bytes=10**6)
+    assert len(page) == 7 and not more
+    page, more = await store.reader.events("e1", -1, 2, max_bytes=10)  # always at least one row
+    assert len(page) == 1 and more

@@ -28,9 +28,9 @@ async def flow_diagram(request: web.Request) -> web.StreamResponse:
     events: list[dict] = []
     after = -1
     while len(events) < MAX_EVENTS:
-        page = await reader.events(session_id, after, PAGE)
+        page, more = await reader.events(session_id, after, PAGE)
         events += page
-        if len(page) < PAGE:
+        if not more:
             break
         after = page[-1]["offset"]
     status = Status(row["status"])
