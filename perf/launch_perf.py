@@ -8,7 +8,7 @@
 (c) daemon CPU while runs are in flight but idle (a stub runner that only sleeps): utime+stime
     of the daemon from /proc/<pid>/stat over a window, in CPU seconds per second: ~0.
 
-Usage: .venv/bin/python perf/launch_perf.py [--quick] [--only a,b,c]
+Usage: .venv/bin/python perf/launch_perf.py [--quick] [--only a,b,c,d]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -142,10 +143,35 @@ def part_c(tmp: Path, n: int, window: float, table: Table) -> None:
         stop(d)
 
 
+def part_d(tmp: Path, n: int, table: Table) -> None:
+    """A runner killed with -9: time from the kill to Failed (with the signal) visible over HTTP."""
+    root = make_root(tmp, "d")
+    runner = write_stub_runner(root / "hang.py", "open(os.path.join(os.getcwd(), args[2].split('=', 1)[1] + '.pid'), 'w').write(str(os.getpid()))\ntime.sleep(60)\n")
+    d = Daemon(root=root, extra_args=["--runner-cmd", " ".join(runner)]).start()
+    client = Client(d.port)
+    samples: list[float] = []
+    try:
+        for _ in range(n):
+            eid = post_run(client)
+            pid_file = root / f"{eid}.pid"
+            wait_for(lambda: pid_file.exists() and pid_file.read_text(), timeout=10)
+            pid = int(pid_file.read_text())
+            t0 = time.perf_counter()
+            os.kill(pid, signal.SIGKILL)
+            row = wait_status(client, eid, TERMINAL)
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert row["status"] == "Failed" and "SIGKILL" in str(row["error_message"]), row
+        table.add(f"(d) runner kill -9 -> Failed via GET, n={n}", f"{median(samples):.1f} ms", f"max {max(samples):.1f} ms",
+                  "<= 100 ms", pct(samples, 95) <= 100, "signal named in error_message")
+    finally:
+        client.close()
+        stop(d)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller run: 10 sequential runs, 40-run burst once, 2 s CPU window")
-    ap.add_argument("--only", default="a,b,c", help="comma-separated parts to run (a,b,c)")
+    ap.add_argument("--only", default="a,b,c,d", help="comma-separated parts to run (a,b,c,d)")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     n_a, n_b, repeats, window = (10, 40, 1, 2.0) if args.quick else (40, 200, 2, 5.0)
@@ -159,6 +185,8 @@ def main() -> None:
             part_b(tmp, n_b, repeats, table)
         if "c" in parts:
             part_c(tmp, 16, window, table)
+        if "d" in parts:
+            part_d(tmp, 5 if args.quick else 20, table)
     table.print()
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
