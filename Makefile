@@ -19,6 +19,7 @@ serve: $(STAMP)
 	$(VENV)/bin/reevd serve --root .
 
 test: $(STAMP)
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 run-benchmarks: $(STAMP)

@@ -29,7 +29,7 @@ def configure_logging(level: str = "info") -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=logger_factory,  # type: ignore[arg-type]
+        logger_factory=logger_factory,
         cache_logger_on_first_use=True,
     )
     # Libraries (aiohttp, watchdog) log through stdlib: warnings and up, to stderr.
