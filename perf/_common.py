@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from tests.helpers import Daemon  # noqa: E402  (a real `python -m reevd serve` subprocess)
 
-__all__ = ["ROOT", "Daemon", "Client", "pct", "Table", "ProcSampler", "cpu_seconds", "db_ro", "overflow_rescans", "stop"]
+__all__ = ["ROOT", "Daemon", "Client", "Part", "run_parts", "pct", "Table", "ProcSampler", "cpu_seconds", "db_ro", "overflow_rescans", "stop"]
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -160,3 +161,30 @@ def wait_for(check: Any, timeout: float, interval: float = 0.01) -> float | None
         if time.perf_counter() > deadline:
             return None
         time.sleep(interval)
+
+
+Part = Callable[[Path, "Table"], None]
+
+
+def run_parts(description: str, name: str, quick_help: str, parts: Callable[[bool], dict[str, Part]]) -> None:
+    """The shared driver of the perf scripts: --quick, --only, a temp folder, one figures table."""
+    import argparse
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--only", default=None, help="comma-separated parts to run (default: all)")
+    args = ap.parse_args()
+    chosen = parts(args.quick)
+    only = set(args.only.split(",")) if args.only else set(chosen)
+    unknown = only - set(chosen)
+    if unknown:
+        ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(chosen)}")
+    table = Table(f"reevd {name} perf ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs)")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"reevd-{name}-perf-") as t:
+        for key, part in chosen.items():
+            if key in only:
+                part(Path(t), table)
+    table.print()
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -15,18 +15,16 @@ reported as medians. Usage: .venv/bin/python perf/ingest_perf.py [--quick] [--on
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Client, Daemon, ProcSampler, Table, db_ro, median, overflow_rescans, pct, stop, wait_for  # noqa: E402
+from _common import ROOT, Client, Daemon, Part, ProcSampler, Table, run_parts, db_ro, median, overflow_rescans, pct, stop, wait_for  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sessions"
 SESSION_TEMPLATE = (FIXTURES / "session_fixture-001-sol-transfer.json").read_bytes()
@@ -253,24 +251,15 @@ def part_c(tmp: Path, n_lines: int, repeats: int, table: Table) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smaller run: 100 files, 2,000+2,000 burst, 200,000 lines, once each")
-    ap.add_argument("--only", default="a,b,c", help="comma-separated parts to run (a,b,c)")
-    args = ap.parse_args()
-    parts = set(args.only.split(","))
-    n_a, per_kind, n_lines, repeats = (100, 2000, 200_000, 1) if args.quick else (500, 10_000, 1_000_000, 3)
-    table = Table(f"reevd ingest perf ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs)")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="reevd-ingest-perf-") as t:
-        tmp = Path(t)
-        if "a" in parts:
-            part_a(tmp, n_a, table)
-        if "b" in parts:
-            part_b(tmp, per_kind, repeats, table)
-        if "c" in parts:
-            part_c(tmp, n_lines, 2 if repeats > 1 else 1, table)
-    table.print()
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    def parts(quick: bool) -> dict[str, Part]:
+        n_a, per_kind, n_lines, repeats = (100, 2000, 200_000, 1) if quick else (500, 10_000, 1_000_000, 3)
+        return {
+            "a": lambda tmp, table: part_a(tmp, n_a, table),
+            "b": lambda tmp, table: part_b(tmp, per_kind, repeats, table),
+            "c": lambda tmp, table: part_c(tmp, n_lines, 2 if repeats > 1 else 1, table),
+        }
+
+    run_parts(__doc__.split("\n")[0], "ingest", "smaller run: 100 files, 2,000+2,000 burst, 200,000 lines, once each", parts)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,16 @@ Usage: .venv/bin/python perf/launch_perf.py [--quick] [--only a,b,c,d]
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Client, Daemon, Table, cpu_seconds, db_ro, median, pct, stop, wait_for  # noqa: E402
+from _common import ROOT, Client, Daemon, Part, Table, run_parts, cpu_seconds, db_ro, median, pct, stop, wait_for  # noqa: E402
 
 from tests.helpers import write_stub_runner  # noqa: E402
 
@@ -169,26 +167,16 @@ def part_d(tmp: Path, n: int, table: Table) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smaller run: 10 sequential runs, 40-run burst once, 2 s CPU window")
-    ap.add_argument("--only", default="a,b,c,d", help="comma-separated parts to run (a,b,c,d)")
-    args = ap.parse_args()
-    parts = set(args.only.split(","))
-    n_a, n_b, repeats, window = (10, 40, 1, 2.0) if args.quick else (40, 200, 2, 5.0)
-    table = Table(f"reevd launch perf ({'quick' if args.quick else 'full'}; {os.cpu_count()} CPUs)")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="reevd-launch-perf-") as t:
-        tmp = Path(t)
-        if "a" in parts:
-            part_a(tmp, n_a, table)
-        if "b" in parts:
-            part_b(tmp, n_b, repeats, table)
-        if "c" in parts:
-            part_c(tmp, 16, window, table)
-        if "d" in parts:
-            part_d(tmp, 5 if args.quick else 20, table)
-    table.print()
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    def parts(quick: bool) -> dict[str, Part]:
+        n_a, n_b, repeats, window = (10, 40, 1, 2.0) if quick else (40, 200, 2, 5.0)
+        return {
+            "a": lambda tmp, table: part_a(tmp, n_a, table),
+            "b": lambda tmp, table: part_b(tmp, n_b, repeats, table),
+            "c": lambda tmp, table: part_c(tmp, 16, window, table),
+            "d": lambda tmp, table: part_d(tmp, 5 if quick else 20, table),
+        }
+
+    run_parts(__doc__.split("\n")[0], "launch", "smaller run: 10 sequential runs, 40-run burst once, 2 s CPU window, 5 kills", parts)
 
 
 if __name__ == "__main__":
