@@ -60,9 +60,13 @@ async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     await ingestor.load()
 
     def on_overflow() -> None:
+        # Events for every watched folder may be lost: rescan them all.
         metrics.overflow_rescans.inc()
         log.warning("watcher_overflow_rescan")
         ingestor.scan()
+        catalog = app.get(keys.CATALOG)
+        if catalog is not None:
+            catalog.request_sync()
 
     watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow)
     watcher.watch(config.sessions_dir, ingestor.notify)

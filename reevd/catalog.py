@@ -150,7 +150,13 @@ class Catalog:
 
     def notify(self, name: str, _finished: bool) -> None:
         """Watcher sink (on the loop): a file in benchmarks/ changed; one pass per burst."""
-        if self._closing or not is_benchmark_file(name):
+        if not is_benchmark_file(name):
+            return
+        self.request_sync()
+
+    def request_sync(self) -> None:
+        """Schedule one sync pass (coalesced with any pending one); also used after an overflow."""
+        if self._closing:
             return
         self._dirty = True
         if self._task is None or self._task.done():
