@@ -99,6 +99,7 @@ async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
     app[keys.LAUNCHER] = launcher
+    app[keys.WATCHER].watch(config.run_logs_dir, launcher.on_run_log_event)  # logs stay bounded while runs run
     await launcher.recover()
     live = app[keys.METRICS].live
     live.in_flight = lambda: launcher.in_flight

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-concurrency", type=int, default=_env_int("REEVD_MAX_CONCURRENCY", os.cpu_count() or 2), help="runner processes at once (env REEVD_MAX_CONCURRENCY)")
     serve.add_argument("--default-timeout", type=float, default=float(os.environ.get("REEVD_DEFAULT_TIMEOUT_S", 300)), help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
     serve.add_argument("--runner-cmd", default=os.environ.get("REEVD_RUNNER_CMD"), help="runner command, split like argv, never run by a shell (env REEVD_RUNNER_CMD)")
+    serve.add_argument("--run-log-max-bytes", type=int, default=_env_int("REEVD_RUN_LOG_MAX_BYTES", 1 << 20), help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
 
@@ -69,6 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_concurrency < 1:
         print("reevd: --max-concurrency: must be at least 1", file=sys.stderr)
         return 2
+    if args.run_log_max_bytes < 4096:
+        print("reevd: --run-log-max-bytes: must be at least 4096", file=sys.stderr)
+        return 2
     if not args.default_timeout > 0:
         print("reevd: --default-timeout: must be a positive number of seconds", file=sys.stderr)
         return 2
@@ -81,6 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
         runner_command=runner_cmd,
         max_concurrency=args.max_concurrency,
         default_timeout_s=args.default_timeout,
+        run_log_max_bytes=args.run_log_max_bytes,
         access_log=args.access_log,
     )
     try:

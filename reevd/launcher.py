@@ -270,19 +270,31 @@ class Launcher:
         reason = describe_exit(returncode)
         return f"{reason} without writing a session file" + (f"; last output: {tail}" if tail else "")
 
+    def on_run_log_event(self, name: str, _finished: bool) -> None:
+        """Watcher sink for logs/runs: trim a live run's log as soon as it passes the bound."""
+        execution_id = name[:-4] if name.endswith(".log") else ""
+        run = self._live.get(execution_id)
+        if run is not None:
+            self._bound_log(run.log_path)
+
     def _bound_log(self, path: Path) -> None:
-        """Keep a finished run's log within the bound: its first and last halves."""
+        """Keep a run's log within the bound: when it passes it, keep its first and last quarters.
+
+        The runner appends (O_APPEND), so its next write lands after what we keep; trimming to
+        half the bound means one rewrite per half-bound of output, not one per write.
+        """
         limit = self._config.run_log_max_bytes
         try:
             size = path.stat().st_size
             if size <= limit:
                 return
+            keep = limit // 4
             with open(path, "r+b") as fh:
-                head = fh.read(limit // 2)
-                fh.seek(size - limit // 2)
-                tail = fh.read()
+                head = fh.read(keep)
+                fh.seek(size - keep)
+                tail = fh.read(keep)
                 fh.seek(0)
-                fh.write(head + f"\n[... {size - limit} bytes cut ...]\n".encode() + tail)
+                fh.write(head + f"\n[... {size - 2 * keep} bytes cut ...]\n".encode() + tail)
                 fh.truncate()
         except OSError as exc:
             log.warning("run_log_bound_failed", path=str(path), error=repr(exc))
