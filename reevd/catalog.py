@@ -170,11 +170,6 @@ class Catalog:
             except Exception as exc:  # a failed pass is logged; the next change retries
                 log.error("benchmarks_sync_failed", error=repr(exc))
 
-    async def wait_idle(self) -> None:
-        """Until no watcher-triggered pass is pending (tests only)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
-
     async def close(self) -> None:
         self._closing = True
         if self._task is not None:

@@ -30,7 +30,7 @@ import structlog
 from reevd.config import Config
 from reevd.ingestor import Ingestor
 from reevd.metrics import Metrics
-from reevd.models import Status, utc_now_iso
+from reevd.models import Status, epoch_from_iso, utc_now_iso
 from reevd.procs import describe_exit, is_same_process, open_pidfd, signal_group, start_ticks
 from reevd.store import Store
 from reevd.store.writes import RunEnded, RunQueued, RunStarted
@@ -90,9 +90,6 @@ class Launcher:
     @property
     def queued(self) -> int:
         return len(self._queue)
-
-    def live_pids(self) -> list[int]:
-        return [run.pid for run in self._live.values()]
 
     # --- validation ------------------------------------------------------------------------
 
@@ -345,7 +342,7 @@ class Launcher:
             job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), row["timeout_s"] or self._config.default_timeout_s)
             run = LiveRun(job, pid, None, pidfd, self._config.run_logs_dir / f"{execution_id}.log")
             self._live[execution_id] = run
-            elapsed = time.time() - _epoch(row["started_at"]) if row["started_at"] else 0.0
+            elapsed = time.time() - epoch_from_iso(row["started_at"]) if row["started_at"] else 0.0
             self._arm(run, job.timeout_s - elapsed)
             log.info("run_reattached", execution_id=execution_id, pid=pid)
             return
@@ -375,11 +372,6 @@ class Launcher:
         if self._exit_tasks:
             await asyncio.gather(*self._exit_tasks, return_exceptions=True)
 
-    async def wait_all(self) -> None:
-        """Until every live run has exited (tests and perf only)."""
-        while self._live:
-            await next(iter(self._live.values())).done.wait()
-
 
 def _log_tail(path: Path) -> str:
     try:
@@ -393,11 +385,6 @@ def _log_tail(path: Path) -> str:
     lines = [line.strip() for line in data.splitlines() if line.strip()]
     return " | ".join(lines[-5:])[-1000:]
 
-
-def _epoch(iso: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 __all__ = ["Launcher", "LaunchError"]

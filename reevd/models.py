@@ -51,3 +51,8 @@ def utc_now_iso() -> str:
 def iso_from_epoch(seconds: float) -> str:
     moment = datetime.fromtimestamp(seconds, timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def epoch_from_iso(iso: str) -> float:
+    """The inverse of iso_from_epoch (accepts the 'Z' suffix on Python 3.10 too)."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
