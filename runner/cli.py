@@ -18,6 +18,7 @@ from runner.formats import is_safe_id
 
 if TYPE_CHECKING:
     from runner.agents import Agent
+    from runner.fork.runs import ForkOptions
 
 SESSION_DIR_ENV = "REEV_SESSION_LOG_PATH"  # upstream's name
 DEFAULT_SESSIONS_DIR = Path("logs") / "sessions"
@@ -33,6 +34,13 @@ session ids:
 
 sessions folder:
   --sessions-dir, else $REEV_SESSION_LOG_PATH, else ./logs/sessions (created if missing).
+
+mainnet state (fork mode):
+  A benchmark that needs mainnet accounts (Jupiter: upstream 100-116, 200) runs from its
+  snapshot <snapshots-dir>/<id>.json.gz when there is one (no network, same score every
+  time), else over --rpc-url URL ($REEV_RPC_URL), else it is refused. --live prefers the RPC.
+  `reev-runner snapshot PATH --rpc-url URL` runs live and records the snapshot.
+  Jupiter's API: $JUPITER_API_URL (default https://lite-api.jup.ag).
 
 exit status:
   0 every benchmark ran to a result (any score); 1 an error (bad YAML, unknown agent,
@@ -60,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", default="deterministic", metavar="NAME", help="agent to run (default: deterministic)")
     p.add_argument("--execution-id", metavar="ID", help="session id (letters, digits, '-', '_'); see below for folders")
     p.add_argument("--sessions-dir", metavar="DIR", type=Path, help="where session and OTEL files go")
+    p.add_argument("--rpc-url", metavar="URL", help="fork mode: load mainnet accounts from this RPC ($REEV_RPC_URL)")
+    p.add_argument("--snapshots-dir", metavar="DIR", type=Path, help="default: snapshots/ next to each benchmark")
+    p.add_argument("--live", action="store_true", help="use --rpc-url even when a snapshot exists")
     return p
 
 
@@ -69,7 +80,9 @@ def _err(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    record = bool(argv) and argv[0] == "snapshot"  # `reev-runner snapshot PATH --rpc-url URL`
+    args = parser.parse_args(argv[1:] if record else argv)
     if args.execution_id is not None and not is_safe_id(args.execution_id):
         parser.error(f"--execution-id {args.execution_id!r}: use 1-128 letters, digits, '-' or '_'")
     path = Path(args.path)
@@ -96,22 +109,33 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _err(f"{sessions_dir}: cannot create sessions folder: {exc.strerror or exc}")
         return 1
+    from runner.fork.runs import ForkOptions
+
+    fork = ForkOptions.from_args(args.rpc_url, args.snapshots_dir, args.live, record)
     try:
-        return _run_all(files, folder, agent, args.execution_id, sessions_dir, sys.stdout)
+        return _run_all(files, folder, agent, args.execution_id, sessions_dir, sys.stdout, fork)
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
 
 
 def _run_all(
-    files: list[Path], folder: bool, agent: Agent, execution_id: str | None, sessions_dir: Path, out: TextIO
+    files: list[Path],
+    folder: bool,
+    agent: Agent,
+    execution_id: str | None,
+    sessions_dir: Path,
+    out: TextIO,
+    fork: ForkOptions | None = None,
 ) -> int:
     import uuid
 
     from runner.benchmark import BenchmarkError, load_benchmark_file
+    from runner.fork.runs import ForkOptions, Refused, save_recording, source_for
     from runner.report import print_result
     from runner.run import run_benchmark
 
+    fork = fork or ForkOptions()
     errors = ran = skipped = 0
     used_ids: set[str] = set()
     for file in files:
@@ -121,7 +145,11 @@ def _run_all(
             _err(str(exc))
             errors += 1
             continue
-        reason = bench.mainnet_reason()
+        try:
+            source = source_for(bench, fork)
+            reason = None
+        except Refused as exc:
+            reason = str(exc)
         if reason is not None:
             if not folder:
                 _err(f"{file}: {reason}")
@@ -144,7 +172,7 @@ def _run_all(
             continue
         used_ids.add(session_id)
         try:
-            result = run_benchmark(bench, agent, session_id, sessions_dir)
+            result = run_benchmark(bench, agent, session_id, sessions_dir, source)
         except OSError as exc:
             _err(f"{file}: cannot write session files: {exc.strerror or exc} ({exc.filename or sessions_dir})")
             errors += 1
@@ -154,7 +182,13 @@ def _run_all(
         if result.error:
             _err(f"{file}: run failed: {result.error}")
             errors += 1
+        elif fork.record and source is not None:
+            try:
+                save_recording(bench, source, fork, out)
+            except OSError as exc:
+                _err(f"{file}: cannot write snapshot: {exc.strerror or exc}")
+                errors += 1
     if folder:
-        out.write(f"-- {ran} ran, {skipped} skipped (need mainnet), {errors} errors\n")
+        out.write(f"-- {ran} ran, {skipped} skipped (need mainnet state), {errors} errors\n")
     out.flush()
     return 1 if errors else 0

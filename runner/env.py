@@ -6,28 +6,40 @@
   token program that owns them; mints are synthesized as plain 82-byte Mint accounts.
 - A transaction is simulated first and sent only if the simulation passed, so a failing
   one changes nothing and charges no fee.
+- Fork mode (a `StateSource` given): before the agent sees the state, every base58 address the
+  benchmark names that the VM lacks is fetched (one batched round trip, with the Clock sysvar);
+  before each transaction, every address it names. Accounts the YAML defines are written after
+  the fetch, so they override what the chain has; a mint is synthesized only when the chain has
+  none. Placeholders still get fresh keys (derived from the snapshot's seed when replaying).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
-from solders.message import Message
+from solders.message import Message, MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.token.associated import get_associated_token_address
 from solders.token.state import Mint, TokenAccount, TokenAccountState
-from solders.transaction import Transaction
+from solders.signature import Signature
+from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from runner.actions import RawInstruction
 from runner.b58 import b58decode, is_pubkey
 from runner.benchmark import Benchmark
-from runner.programs import TOKEN_PROGRAM, TOKEN_PROGRAMS, USER_WALLET, mint_decimals
+from runner.programs import EMBEDDED_PROGRAMS, TOKEN_PROGRAM, TOKEN_PROGRAMS, USER_WALLET, mint_decimals
+
+if TYPE_CHECKING:
+    from runner.fork.loader import Forker
+    from runner.fork.sources import StateSource
 
 SUCCESS = "Success"
 FAILURE = "Failure"
@@ -39,6 +51,10 @@ class EnvError(Exception):
     """The VM could not be set up from the benchmark's initial_state."""
 
 
+class StateError(EnvError):
+    """Fork mode could not get the state a step needs (RPC failure, account missing in a snapshot)."""
+
+
 @dataclass
 class TxOutcome:
     status: str  # "Success" | "Failure"
@@ -47,12 +63,15 @@ class TxOutcome:
 
 
 class SolanaEnv:
-    def __init__(self, benchmark: Benchmark) -> None:
+    def __init__(self, benchmark: Benchmark, source: StateSource | None = None) -> None:
         self.benchmark = benchmark
         self.svm = LiteSVM()
         self.keypairs: dict[str, Keypair] = {}
         self.pubkeys: dict[str, Pubkey] = {}
         self.last = TxOutcome(SUCCESS)  # upstream's initial observation reports Success
+        self.source = source
+        self.forker: Forker | None = None
+        self.last_message_version: str = "legacy"
         self._setup()
         # For SolBalanceChange: balances before the agent acted.
         self._initial_by_address = {str(pk): self.lamports(str(pk)) for pk in self.pubkeys.values()}
@@ -66,7 +85,10 @@ class SolanaEnv:
         if is_pubkey(name):
             pk = Pubkey.from_string(name)
         else:
-            kp = Keypair()
+            seed = self.source.key_seed if self.source is not None else None
+            # Replaying a snapshot: the same keys as when it was recorded, so the recorded
+            # answers (built for those addresses) still apply.
+            kp = Keypair.from_seed(hashlib.sha256(seed + b"/" + name.encode()).digest()) if seed else Keypair()
             self.keypairs[name] = kp
             pk = kp.pubkey()
         self.pubkeys[name] = pk
@@ -80,6 +102,8 @@ class SolanaEnv:
                 pk = self._resolve(acc.pubkey)
                 if acc.pubkey == USER_WALLET and acc.lamports > 0:
                     self.svm.set_account(pk, Account(acc.lamports, b"", Pubkey.from_string(acc.owner), False, 0))
+        if self.source is not None:
+            self._fork_initial()
         supply: dict[tuple[str, str], int] = {}
         for acc in state:
             if acc.data is None:
@@ -111,6 +135,9 @@ class SolanaEnv:
             key = (d.mint, acc.owner)
             supply[key] = supply.get(key, 0) + d.amount
         for (mint_str, program_str), total in supply.items():
+            if self.forker is not None and self.svm.get_account(Pubkey.from_string(mint_str)) is not None:
+                self.pubkeys.setdefault(mint_str, Pubkey.from_string(mint_str))
+                continue  # the real mint, fetched: keep its decimals, supply and authorities
             mint_state = Mint(
                 mint_authority=None,
                 supply=total,
@@ -133,6 +160,38 @@ class SolanaEnv:
                 self.pubkeys[a.pubkey] = self.derive_ata(a.address_derivation.owner, a.address_derivation.mint)
         if USER_WALLET not in self.keypairs:
             raise EnvError(f"{USER_WALLET} must be a placeholder (the runner holds its key)")
+
+    def _fork_initial(self) -> None:
+        from runner.fork.loader import CLOCK_SYSVAR, Forker
+
+        assert self.source is not None
+        self.forker = Forker(self.svm, self.source, (str(kp.pubkey()) for kp in self.keypairs.values()))
+        b = self.benchmark
+        yaml_defined = {a.pubkey for a in b.initial_state}
+        names: list[str] = [a.owner for a in b.initial_state]
+        for a in b.initial_state:
+            if a.data is not None:
+                names += [a.data.mint, a.data.owner]
+        for x in b.ground_truth.final_state_assertions:
+            names.append(x.pubkey)
+            if x.address_derivation is not None:
+                names.append(x.address_derivation.mint)
+        names += [ix.program_id for ix in b.ground_truth.expected_instructions]
+        wanted = [n for n in names if is_pubkey(n) and n not in yaml_defined and n not in EMBEDDED_PROGRAMS]
+        self._fork_call(lambda f: f.ensure(wanted, also=[CLOCK_SYSVAR]))
+
+    def _fork_call(self, fn: Any) -> Any:
+        from runner.fork.http import HttpError
+        from runner.fork.loader import ForkError
+        from runner.fork.rpc import RpcError
+        from runner.fork.sources import MissingStateError
+
+        assert self.forker is not None
+        self.forker.add_local(str(kp.pubkey()) for kp in self.keypairs.values())
+        try:
+            return fn(self.forker)
+        except (ForkError, MissingStateError, RpcError, HttpError) as exc:
+            raise StateError(str(exc)) from None
 
     def derive_ata(self, owner_name: str, mint: str) -> Pubkey:
         """ATA of (resolved owner, mint) under the mint's token program (SPL Token if unknown)."""
@@ -204,8 +263,12 @@ class SolanaEnv:
 
     # ---------------------------------------------------------------- execute
 
-    def execute(self, actions: list[RawInstruction]) -> TxOutcome:
-        """All actions in one transaction, signed by the fee payer only; simulate, then send."""
+    def execute(self, actions: list[RawInstruction], lookup_tables: Sequence[str] = ()) -> TxOutcome:
+        """All actions in one transaction, signed by the fee payer only; simulate, then send.
+
+        With lookup tables the transaction is a v0 message compiled against them. In fork
+        mode the accounts it names are fetched first (StateError if that fails).
+        """
         if not actions:
             self.last = TxOutcome(FAILURE, "the agent produced no instructions")
             return self.last
@@ -214,16 +277,49 @@ class SolanaEnv:
         except ValueError as exc:
             self.last = TxOutcome(FAILURE, f"invalid instruction: {exc}")
             return self.last
+        if self.forker is not None:
+            named = [a.program_id for a in actions] + [m.pubkey for a in actions for m in a.accounts]
+            self._fork_call(lambda f: f.ensure([*named, *lookup_tables]))
         payer = self.keypairs[USER_WALLET]
         blockhash = self.svm.latest_blockhash()
         try:
-            tx = Transaction.new_unsigned(Message.new_with_blockhash(ixs, payer.pubkey(), blockhash))
-            # Partial signing leaves other required signatures empty: the VM then rejects
-            # the transaction itself, as a validator would.
-            tx.partial_sign([payer], blockhash)
+            if lookup_tables:
+                from runner.fork.loader import ForkError, tables_from_vm
+
+                try:
+                    tables = tables_from_vm(self.svm, lookup_tables)
+                except ForkError as exc:
+                    self.last = TxOutcome(FAILURE, str(exc))
+                    return self.last
+                msg = MessageV0.try_compile(payer.pubkey(), ixs, tables, blockhash)
+                n = msg.header.num_required_signatures
+                # Only the fee payer signs; other required signatures stay empty and the
+                # VM rejects the transaction itself, as a validator would.
+                sigs = [
+                    payer.sign_message(to_bytes_versioned(msg)) if k == payer.pubkey() else Signature.default()
+                    for k in msg.account_keys[:n]
+                ]
+                vtx: Transaction | VersionedTransaction = VersionedTransaction.populate(msg, sigs)
+                self.last_message_version = "v0"
+            else:
+                tx = Transaction.new_unsigned(Message.new_with_blockhash(ixs, payer.pubkey(), blockhash))
+                # Partial signing leaves other required signatures empty: the VM then rejects
+                # the transaction itself, as a validator would.
+                tx.partial_sign([payer], blockhash)
+                vtx = tx
+                self.last_message_version = "legacy"
         except Exception as exc:  # solders raises its own error types for bad messages
             self.last = TxOutcome(FAILURE, f"cannot build transaction: {exc}")
             return self.last
+        return self._simulate_then_send(vtx)
+
+    def record_api_step(self, answer: Any) -> TxOutcome:
+        """An API-only step (no transaction): Success when the tool answered successfully."""
+        ok = isinstance(answer, dict) and answer.get("status") == "success"
+        self.last = TxOutcome(SUCCESS if ok else FAILURE, None if ok else "the API call did not succeed")
+        return self.last
+
+    def _simulate_then_send(self, tx: Transaction | VersionedTransaction) -> TxOutcome:
         sim = self.svm.simulate_transaction(tx)
         if isinstance(sim, FailedTransactionMetadata):
             logs = list(sim.meta().logs())

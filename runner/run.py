@@ -9,15 +9,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.actions import RawInstruction
-from runner.agents import Agent, AgentInput
+from runner.agents import Agent, AgentInput, AgentOutput
 from runner.benchmark import Benchmark
 from runner.formats import EventType
 from runner.otel import OtelWriter, otel_path
 from runner.score import Score, evaluate_assertions, final_score, is_success
 from runner.session import build_session, write_session_atomic
+
+if TYPE_CHECKING:
+    from runner.fork.sources import StateSource
 
 
 @dataclass
@@ -41,7 +44,10 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir: Path) -> RunResult:
+def run_benchmark(
+    bench: Benchmark, agent: Agent, session_id: str, sessions_dir: Path, source: StateSource | None = None
+) -> RunResult:
+    """`source` set = fork mode: mainnet state from live RPC or a snapshot (runner/fork)."""
     start = time.time()
     t0 = time.perf_counter()
     o_path = otel_path(sessions_dir, session_id)
@@ -68,26 +74,42 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
 
             try:
-                env = SolanaEnv(bench)
+                env = SolanaEnv(bench, source)
             except Exception as exc:
                 raise _RunFailure(f"VM set-up failed: {type(exc).__name__}: {exc}") from exc
+            services: dict[str, Any] = {}
+            if source is not None:
+                from runner.jupiter.client import JupiterClient
+
+                services["jupiter"] = JupiterClient(source)
             key_map = env.key_map  # the initial map: scoring resolves through it
             for number, prompt in enumerate(bench.step_prompts, start=1):
                 t_step = time.perf_counter()
                 obs = env.observation()
-                instructions, thought = _ask_agent(agent, otel, number, prompt, obs, t0)
+                out = _ask_agent(agent, otel, number, prompt, obs, t0, services)
+                instructions = list(out.instructions)
                 generated.extend(instructions)
+                info: dict[str, Any] = {}
                 try:
-                    outcome = env.execute(instructions)
+                    if not instructions and out.api_result is not None:
+                        # An API-only step (upstream 114): no transaction; scored on the answer.
+                        outcome = env.record_api_step(out.api_result)
+                        info["api_result"] = out.api_result
+                    else:
+                        if out.lookup_tables:
+                            outcome = env.execute(instructions, out.lookup_tables)
+                            info = {"lookup_tables": list(out.lookup_tables), "message_version": "v0"}
+                        else:
+                            outcome = env.execute(instructions)
                     obs = env.observation()
                 except Exception as exc:
                     raise _RunFailure(f"VM error: {type(exc).__name__}: {exc}") from exc
                 steps.append(
                     {
                         "action": [ix.to_dict() for ix in instructions],
-                        "info": {},
+                        "info": info,
                         "observation": obs,
-                        "thought": thought,
+                        "thought": out.thought,
                     }
                 )
                 otel.emit(
@@ -123,6 +145,9 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
             assertions=assertions,
             error=error,
         )
+        if source is not None:
+            # Where the mainnet state came from: a snapshot (slot, hash) or live RPC.
+            session["final_result"]["state_source"] = source.describe()
         # The closing OTEL line goes first: once the session file exists, the stream is complete.
         otel.emit(
             EventType.SESSION_COMPLETE,
@@ -157,8 +182,14 @@ class _RunFailure(Exception):
 
 
 def _ask_agent(
-    agent: Agent, otel: OtelWriter, step: int, prompt: str, obs: dict[str, Any], t0: float
-) -> tuple[list[RawInstruction], str | None]:
+    agent: Agent,
+    otel: OtelWriter,
+    step: int,
+    prompt: str,
+    obs: dict[str, Any],
+    t0: float,
+    services: dict[str, Any] | None = None,
+) -> AgentOutput:
     """One agent call, traced as a ToolInput/ToolOutput pair; any exception ends the run."""
 
     def on_tool(name: str, args: Any, output: Any) -> None:
@@ -174,7 +205,7 @@ def _ask_agent(
         },
     )
     try:
-        out = agent.run(AgentInput(prompt, obs["key_map"], obs["account_states"], step, on_tool))
+        out = agent.run(AgentInput(prompt, obs["key_map"], obs["account_states"], step, on_tool, services or {}))
         instructions = list(out.instructions)
     except Exception as exc:
         message = f"agent {agent.name!r} failed: {type(exc).__name__}: {exc}"
@@ -191,4 +222,4 @@ def _ask_agent(
         flow_ms=_ms(time.perf_counter() - t0),
         step_ms=_ms(time.perf_counter() - t_call),
     )
-    return instructions, out.thought
+    return out

@@ -7,7 +7,7 @@ tool calls through `AgentInput.on_tool`, which the runner turns into OTEL lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from runner.actions import RawInstruction
@@ -23,12 +23,17 @@ class AgentInput:
     account_states: Mapping[str, Mapping[str, Any]]  # placeholder -> {lamports, owner, ...}
     step: int = 1  # 1-based; >1 only for flow benchmarks
     on_tool: ToolCallback | None = None
+    # What tools may use beyond the chain state, by name; e.g. "jupiter" (a JupiterClient)
+    # in fork mode. Empty on the plain embedded VM.
+    services: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class AgentOutput:
     instructions: list[RawInstruction]
     thought: str | None = None  # stored as the step's "thought" in the session
+    lookup_tables: tuple[str, ...] = ()  # address lookup tables: the step becomes a v0 transaction
+    api_result: Any = None  # an API-only step's answer (e.g. jupiter_earn), scored instead of a transaction
 
 
 class AgentError(Exception):
