@@ -279,7 +279,8 @@ class SolanaEnv:
             return self.last
         if self.forker is not None:
             named = [a.program_id for a in actions] + [m.pubkey for a in actions for m in a.accounts]
-            self._fork_call(lambda f: f.ensure([*named, *lookup_tables]))
+            invoked = [a.program_id for a in actions]
+            self._fork_call(lambda f: f.ensure([*named, *lookup_tables], programs=invoked))
         payer = self.keypairs[USER_WALLET]
         blockhash = self.svm.latest_blockhash()
         try:

@@ -63,9 +63,15 @@ class Forker:
             out.append(a)
         return out
 
-    def ensure(self, addresses: Iterable[str], also: Iterable[str] = ()) -> None:
-        """Fetch and load every address the VM lacks (plus `also`, even if the VM has it)."""
-        todo = list(dict.fromkeys([*self.missing(addresses), *also]))
+    def ensure(self, addresses: Iterable[str], also: Iterable[str] = (), programs: Iterable[str] = ()) -> None:
+        """Fetch and load every address the VM lacks (plus `also`, even if the VM has it).
+
+        `programs` are addresses invoked as programs: their canonical program-data address
+        (a PDA of the upgradeable loader) is asked for in the same batch, saving a round trip.
+        """
+        invoked = self.missing(programs)
+        derived = self.missing(_derived_program_data(p) for p in invoked)
+        todo = list(dict.fromkeys([*self.missing(addresses), *invoked, *also, *derived]))
         if not todo:
             return
         got = self._fetch(todo)
@@ -130,6 +136,11 @@ class Forker:
                 raise ForkError(f"program {program.address}: program data at {d} holds no ELF image")
             self._write(pdata)  # program data first: writing the program account compiles it
             self._write(program)
+
+
+def _derived_program_data(program_id: str) -> str:
+    pda, _ = Pubkey.find_program_address([bytes(Pubkey.from_string(program_id))], Pubkey.from_string(UPGRADEABLE_LOADER))
+    return str(pda)
 
 
 def tables_from_vm(svm: LiteSVM, addresses: Iterable[str]) -> list[AddressLookupTableAccount]:
