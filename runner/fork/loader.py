@@ -75,19 +75,19 @@ class Forker:
         if not todo:
             return
         got = self._fetch(todo)
-        programs: list[FetchedAccount] = []
+        upgradeable: list[FetchedAccount] = []
         for address in todo:
             acct = got.get(address)
             if acct is None:
                 self.absent.add(address)
             elif acct.executable and acct.owner == UPGRADEABLE_LOADER:
-                programs.append(acct)
+                upgradeable.append(acct)
             elif address == CLOCK_SYSVAR:
                 self._set_clock(acct)
             else:
                 self._write(acct)
-        if programs:
-            self._load_programs(programs, got)
+        if upgradeable:
+            self._load_programs(upgradeable, got)
 
     def sync_clock(self) -> None:
         self.ensure((), also=[CLOCK_SYSVAR])
