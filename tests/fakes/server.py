@@ -39,6 +39,7 @@ class ThreadedServer:
 
     def _serve(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # this thread's loop
         self._loop = loop
         try:
             loop.run_until_complete(self._start())
@@ -48,6 +49,10 @@ class ThreadedServer:
             return
         self._ready.set()
         loop.run_forever()
+        pending = asyncio.all_tasks(loop)  # e.g. a handler told to hang: cancel, do not leak
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(self._cleanup())
         loop.close()
 
