@@ -57,7 +57,9 @@ def load_row(path: Path) -> BenchmarkRow:
 
     raw = read_benchmark_bytes(path)  # read once, capped: the bytes hashed are the bytes parsed
     bench = parse_benchmark_bytes(raw, str(path))
-    reason = bench.mainnet_reason()
+    from runner.fork.availability import runnable_reason  # snapshot or REEV_RPC_URL makes mainnet runnable
+
+    _, reason = runnable_reason(bench, path.parent / "snapshots")
     stem = path.name.rsplit(".", 1)[0]
     if stem != bench.id:
         # The launcher runs benchmarks/<id>.yml: a file whose name differs can be listed, not run.

@@ -185,3 +185,19 @@ def test_availability_for_the_catalog(tmp_path: Path, bench_file: Path) -> None:
     (bench_file.parent / "snapshots" / f"{BENCH_ID}.json.gz").write_bytes(b"")
     assert availability(bench, rpc_url="http://127.0.0.1:1").mode == "snapshot"
     assert availability(bench, rpc_url="http://127.0.0.1:1", prefer_rpc=True).mode == "rpc"
+
+
+def test_catalog_row_is_runnable_once_a_snapshot_exists(tmp_path: Path, bench_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's catalog row: refused with the reason, runnable once benchmarks/snapshots/<id>.json.gz exists."""
+    from reevd.catalog import load_row
+
+    monkeypatch.delenv("REEV_RPC_URL", raising=False)
+    row = load_row(bench_file)
+    assert not row.runnable and row.reason is not None and "needs mainnet state" in row.reason
+    (bench_file.parent / "snapshots").mkdir()
+    (bench_file.parent / "snapshots" / f"{BENCH_ID}.json.gz").write_bytes(b"")
+    row = load_row(bench_file)
+    assert row.runnable and row.reason is None
+    monkeypatch.setenv("REEV_RPC_URL", "http://127.0.0.1:1")
+    (bench_file.parent / "snapshots" / f"{BENCH_ID}.json.gz").unlink()
+    assert load_row(bench_file).runnable
