@@ -4,7 +4,7 @@ Retried: connection errors, timeouts, answers cut short in transit, HTTP 429 (ho
 Retry-After, capped) and 5xx, with exponential backoff. Not retried: other 4xx and answers
 that arrive whole but are not valid JSON (retrying cannot fix those). Every failure is an
 HttpError whose message is one line naming the method, the URL without its query, and why.
-The query is left out of messages because RPC providers put API keys there.
+Only scheme and host appear in messages (see `redact`): RPC providers put API keys in URLs.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ class HttpError(Exception):
 
 
 def redact(url: str) -> str:
-    """scheme://host[:port]/path — no query, no credentials (they may carry API keys)."""
+    """scheme://host[:port] plus "/…" when there is a path: providers put API keys in the
+    query (?api-key=) or in the path (/<token>/), so neither is ever shown or stored."""
     p = urllib.parse.urlsplit(url)
     host = p.hostname or ""
     if p.port:
         host = f"{host}:{p.port}"
-    return f"{p.scheme}://{host}{p.path}"
+    return f"{p.scheme}://{host}" + ("/…" if p.path not in ("", "/") or p.query else "")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from runner.fork.rpc import RpcClient, RpcError
 from runner.fork.snapshot import Snapshot, save_snapshot
 
 JUPITER_URL_ENV = "JUPITER_API_URL"
+JUPITER_KEY_ENV = "JUPITER_API_KEY"  # optional (api.jup.ag); sent as x-api-key, never recorded
 DEFAULT_JUPITER_URL = "https://lite-api.jup.ag"
 
 
@@ -83,8 +84,10 @@ class LiveSource:
 
     def http(self, method: str, path: str, query: Mapping[str, str] | None = None, body: Any = None) -> HttpAnswer:
         url = self.api_base_url.rstrip("/") + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        key = os.environ.get(JUPITER_KEY_ENV)
+        headers = {"x-api-key": key} if key else None
         try:
-            answer = HttpAnswer(200, self.api_http.request(method, url, body))
+            answer = HttpAnswer(200, self.api_http.request(method, url, body, headers))
         except HttpError as exc:
             if exc.status is None:
                 raise  # transport failure: nothing to record

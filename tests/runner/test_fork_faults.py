@@ -34,12 +34,12 @@ def _client(url: str, **http: Any) -> RpcClient:
 
 
 def test_rpc_down_fails_after_retries(tmp_path: Path) -> None:
-    """Nothing listening: the client retries, then names the URL (without query) and the cause."""
-    url = f"http://127.0.0.1:{free_port()}/?api-key=SECRET"
+    """Nothing listening: the client retries, then names the host (never the path or query: keys live there) and the cause."""
+    url = f"http://127.0.0.1:{free_port()}/PATHTOKEN/?api-key=SECRET"
     with pytest.raises(RpcError) as err:
         _client(url).get_multiple_accounts([m.USDC])
     text = str(err.value)
-    assert "cannot connect" in text and "after 4 attempts" in text and "SECRET" not in text
+    assert "cannot connect" in text and "after 4 attempts" in text and "SECRET" not in text and "PATHTOKEN" not in text
 
 
 def test_rpc_down_mid_run_ends_the_run_with_a_session(tmp_path: Path) -> None:
