@@ -201,3 +201,12 @@ def test_catalog_row_is_runnable_once_a_snapshot_exists(tmp_path: Path, bench_fi
     monkeypatch.setenv("REEV_RPC_URL", "http://127.0.0.1:1")
     (bench_file.parent / "snapshots" / f"{BENCH_ID}.json.gz").unlink()
     assert load_row(bench_file).runnable
+
+
+def test_cli_usage_errors_for_fork_mode(tmp_path: Path, bench_file: Path) -> None:
+    """`snapshot` without an RPC URL, or a non-http URL, is one line on stderr and exit 1."""
+    proc = _runner("snapshot", str(bench_file), "--sessions-dir", str(tmp_path / "s"))
+    assert proc.returncode == 1 and "recording a snapshot needs --rpc-url" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = _runner(str(bench_file), "--rpc-url", "ftp://example.org/x", "--sessions-dir", str(tmp_path / "s"))
+    assert proc.returncode == 1 and "is not an http(s) URL" in proc.stderr and "/x" not in proc.stderr
