@@ -73,7 +73,8 @@ def load_row(path: Path) -> BenchmarkRow:
         runnable=reason is None,
         reason=reason,
         steps=len(bench.step_prompts),
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        # The reason is hashed too: a snapshot added or removed changes the row on the next sync.
+        content_hash=hashlib.sha256(raw + (reason or "").encode()).hexdigest(),
     )
 
 
