@@ -91,10 +91,21 @@ class ExpectedInstruction:
 
 
 @dataclass(frozen=True)
+class ResponseCheck:
+    """Upstream's `response_validation` item: an API-only benchmark's answer is scored on these."""
+
+    field: str  # dotted path into the tool's answer, e.g. result.data.positions.total_positions
+    type: str  # "number" | "array" | "object" | "string"
+    min_value: float | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class GroundTruth:
     final_state_assertions: tuple[Assertion, ...]
     expected_instructions: tuple[ExpectedInstruction, ...] = ()
     skip_instruction_validation: bool = False
+    response_validation: tuple[ResponseCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,11 +336,27 @@ class _Parser:
             self.instruction(x, f"ground_truth.expected_instructions[{i}]")
             for i, x in enumerate(self.list_(m, "expected_instructions", "ground_truth", False))
         )
+        checks = tuple(
+            self.response_check(x, f"ground_truth.response_validation[{i}]")
+            for i, x in enumerate(self.list_(m, "response_validation", "ground_truth", False))
+        )
         return GroundTruth(
             final_state_assertions=assertions,
             expected_instructions=instructions,
             skip_instruction_validation=self.bool_(m, "skip_instruction_validation", "ground_truth", False),
+            response_validation=checks,
         )
+
+    def response_check(self, v: Any, path: str) -> ResponseCheck:
+        m = self.map_(v, path)
+        kind = self.str_(m, "type", path) or ""
+        if kind not in ("number", "array", "object", "string"):
+            raise self.fail(f"{path}.type", f"unknown type {kind!r} (known: number, array, object, string)")
+        weight = self.float_(m, "weight", path, 1.0)
+        min_value = m.get("min_value")
+        if min_value is not None and (isinstance(min_value, bool) or not isinstance(min_value, int | float)):
+            raise self.fail(f"{path}.min_value", f"expected a number, got {_kind(min_value)}")
+        return ResponseCheck(self.str_(m, "field", path) or "", kind, min_value, weight if weight is not None else 1.0)
 
     def assertion(self, v: Any, path: str) -> Assertion:
         m = self.map_(v, path)

@@ -71,7 +71,6 @@ class SolanaEnv:
         self.last = TxOutcome(SUCCESS)  # upstream's initial observation reports Success
         self.source = source
         self.forker: Forker | None = None
-        self.last_message_version: str = "legacy"
         self._setup()
         # For SolBalanceChange: balances before the agent acted.
         self._initial_by_address = {str(pk): self.lamports(str(pk)) for pk in self.pubkeys.values()}
@@ -301,14 +300,12 @@ class SolanaEnv:
                     for k in msg.account_keys[:n]
                 ]
                 vtx: Transaction | VersionedTransaction = VersionedTransaction.populate(msg, sigs)
-                self.last_message_version = "v0"
             else:
                 tx = Transaction.new_unsigned(Message.new_with_blockhash(ixs, payer.pubkey(), blockhash))
                 # Partial signing leaves other required signatures empty: the VM then rejects
                 # the transaction itself, as a validator would.
                 tx.partial_sign([payer], blockhash)
                 vtx = tx
-                self.last_message_version = "legacy"
         except Exception as exc:  # solders raises its own error types for bad messages
             self.last = TxOutcome(FAILURE, f"cannot build transaction: {exc}")
             return self.last

@@ -120,6 +120,14 @@ def run_benchmark(
                 )
             last_ok = env.last.status == "Success"
             scored = final_score(bench.ground_truth, generated, key_map, last_ok)
+            api_answers = [st["info"]["api_result"] for st in steps if "api_result" in st["info"]]
+            if api_answers and bench.ground_truth.response_validation:
+                # An API-only benchmark (upstream 114) is scored on its answer, not on a transaction.
+                from runner.jupiter.api_score import check_answer
+
+                api, checks = check_answer(bench.ground_truth.response_validation, api_answers[-1])
+                steps[-1]["info"]["api_checks"] = checks
+                scored = Score(api if last_ok else 0.0, api, 1.0 if last_ok else 0.0)
             assertions = evaluate_assertions(bench.ground_truth.final_state_assertions, env)
         except _RunFailure as exc:
             error = str(exc)

@@ -144,3 +144,18 @@ def test_upstream_jupiter_benchmarks_run_in_fork_mode(world: World, tmp_path: Pa
         api = result.steps[0]["info"]["api_result"]["result"]["data"]
         assert api["positions"]["total_positions"] == 1 and isinstance(api["earnings"]["summary"], dict)
         assert [r["path"] for r in world.jupiter.requests] == ["/lend/v1/earn/positions", "/lend/v1/earn/earnings"]
+        checks = result.steps[0]["info"]["api_checks"]
+        assert len(checks) == 4 and all(c["passed"] for c in checks)  # upstream's response_validation
+
+
+def test_api_answer_score_is_weighted_by_the_checks_that_hold() -> None:
+    """An answer missing one of two equally weighted fields scores 0.5; a number below min_value fails."""
+    from runner.benchmark import ResponseCheck
+    from runner.jupiter.api_score import check_answer
+
+    checks = [ResponseCheck("result.data.positions.total_positions", "number", 0, 1.0),
+              ResponseCheck("result.data.earnings.summary", "object", None, 1.0)]
+    score, details = check_answer(checks, {"result": {"data": {"positions": {"total_positions": 2}}}})
+    assert score == 0.5 and [d["passed"] for d in details] == [True, False]
+    score, _ = check_answer(checks[:1], {"result": {"data": {"positions": {"total_positions": -1}}}})
+    assert score == 0.0
