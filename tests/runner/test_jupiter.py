@@ -159,3 +159,60 @@ def test_api_answer_score_is_weighted_by_the_checks_that_hold() -> None:
     assert score == 0.5 and [d["passed"] for d in details] == [True, False]
     score, _ = check_answer(checks[:1], {"result": {"data": {"positions": {"total_positions": -1}}}})
     assert score == 0.0
+
+
+def test_llm_adapter_wraps_every_tool(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupiter_llm_tools(): runner.tools' Tool shape, offered only in fork mode, errors as its ToolError.
+
+    Before the i9 merge runner.tools does not exist here, so a minimal module with the same
+    names (Tool, ToolResult, ToolError) stands in; after the merge the real one is used.
+    """
+    import importlib.util
+    import sys
+    import types
+    from dataclasses import dataclass, field
+
+    from runner.jupiter.llm_tools import jupiter_llm_tools
+
+    if importlib.util.find_spec("runner.tools") is None:
+        base = types.ModuleType("runner.tools.base")
+
+        class StandInToolError(Exception):
+            pass
+
+        @dataclass(frozen=True)
+        class StandInResult:
+            output: dict[str, Any]
+            instructions: tuple[Any, ...] = ()
+
+        @dataclass(frozen=True)
+        class StandInTool:
+            name: str
+            description: str
+            parameters: dict[str, Any]
+            handler: Any
+            available: Any = field(default=lambda ctx: True)
+
+        base.ToolError, base.ToolResult, base.Tool = StandInToolError, StandInResult, StandInTool  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "runner.tools", types.ModuleType("runner.tools"))
+        monkeypatch.setitem(sys.modules, "runner.tools.base", base)
+    base = importlib.import_module("runner.tools.base")
+    tools = {t.name: t for t in jupiter_llm_tools()}
+    assert set(tools) == set(UPSTREAM_NAMES)
+
+    @dataclass
+    class Ctx:
+        key_map: dict[str, str]
+        account_states: dict[str, Any]
+        services: dict[str, Any]
+
+    user = str(m.Keypair().pubkey())
+    live = Ctx({"USER_WALLET_PUBKEY": user}, {}, {"jupiter": JupiterClient(_source(world))})
+    plain = Ctx({"USER_WALLET_PUBKEY": user}, {}, {})
+    assert tools["jupiter_swap"].available(live) and not tools["jupiter_swap"].available(plain)
+    result = tools["jupiter_lend_earn_deposit"].handler(live, {"user_pubkey": "USER_WALLET_PUBKEY", "asset_mint": "USDC",
+                                                               "amount": 1_000_000})
+    assert result.instructions and result.instructions[-1].program_id == m.JUPITER_LEND
+    with pytest.raises(base.ToolError, match="amount"):
+        tools["jupiter_lend_earn_deposit"].handler(live, {"user_pubkey": "USER_WALLET_PUBKEY", "asset_mint": "USDC",
+                                                          "amount": -5})
