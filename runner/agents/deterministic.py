@@ -71,10 +71,10 @@ class DeterministicAgent:
     )
 
     def run(self, inp: AgentInput) -> AgentOutput:
-        from runner.jupiter.intents import is_jupiter_prompt
+        from runner.jupiter.agent_step import is_jupiter_prompt, run_jupiter_prompt
 
         if is_jupiter_prompt(inp.prompt):
-            return _run_jupiter(inp)
+            return run_jupiter_prompt(inp)
         ctx = _Context(inp.key_map, inp.account_states)
         creates: list[RawInstruction] = []
         transfers: list[tuple[int, RawInstruction]] = []
@@ -164,33 +164,3 @@ def _base_units(amount: str, decimals: int) -> int:
         raise AgentError(f"amount {amount} has more than {decimals} decimals")
     return int(value)
 
-
-def _run_jupiter(inp: AgentInput) -> AgentOutput:
-    """Jupiter prompts: call the Jupiter tools in prompt order; a tool error ends the step."""
-    from runner.jupiter.intents import IntentError, tool_calls
-    from runner.jupiter.tools import ToolContext, ToolError, tool_by_name
-
-    try:
-        calls = tool_calls(inp.prompt, inp.key_map, inp.account_states)
-    except IntentError as exc:
-        raise AgentError(str(exc)) from None
-    if not calls:
-        raise AgentError("the deterministic agent found no Jupiter action it understands in the prompt")
-    ctx = ToolContext(inp.key_map, inp.account_states, inp.services)
-    instructions: list[RawInstruction] = []
-    tables: list[str] = []
-    api_result: Any = None
-    for name, args in calls:
-        try:
-            out = tool_by_name(name)(ctx, args)
-        except ToolError as exc:
-            if inp.on_tool is not None:
-                inp.on_tool(name, args, {"success": False, "results": None, "error_message": f"Tool failed: {exc}"})
-            raise AgentError(f"{name}: {exc}") from None
-        if inp.on_tool is not None:
-            inp.on_tool(name, args, {"success": True, "results": out, "error_message": None})
-        instructions += [RawInstruction.from_dict(d) for d in out.get("instructions", [])]
-        tables += [t for t in out.get("address_lookup_tables", []) if t not in tables]
-        if "result" in out:
-            api_result = out
-    return AgentOutput(instructions, lookup_tables=tuple(tables), api_result=api_result)
