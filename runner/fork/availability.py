@@ -51,10 +51,11 @@ def availability(
         return Availability("snapshot", None, snap)
     if url:
         return Availability("rpc", None)
+    name = Path(bench.source).name if bench.source else f"{bench.id}.yml"
     return Availability(
         "refused",
-        f"{need}; give an RPC URL (--rpc-url or {RPC_URL_ENV}) or record a snapshot "
-        f"(reev-runner snapshot {bench.id}.yml --rpc-url URL)",
+        f"{need}; to run it, give an RPC URL (--rpc-url or {RPC_URL_ENV}) or record a snapshot "
+        f"first (reev-runner snapshot {name} --rpc-url URL)",
     )
 
 
