@@ -68,6 +68,9 @@ class LiveSource:
     def __post_init__(self) -> None:
         if self.record_to is not None:
             self.key_seed = self.record_to.key_seed
+        p = urllib.parse.urlsplit(self.api_base_url)
+        if p.scheme not in ("http", "https") or not p.hostname:  # urllib would also open file:// URLs
+            raise RpcError(f"{JUPITER_URL_ENV} {redact(self.api_base_url)!r} is not an http(s) URL")
 
     def fetch(self, addresses: Sequence[str]) -> dict[str, FetchedAccount | None]:
         if not addresses:

@@ -210,3 +210,10 @@ def test_cli_usage_errors_for_fork_mode(tmp_path: Path, bench_file: Path) -> Non
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = _runner(str(bench_file), "--rpc-url", "ftp://example.org/x", "--sessions-dir", str(tmp_path / "s"))
     assert proc.returncode == 1 and "is not an http(s) URL" in proc.stderr and "/x" not in proc.stderr
+
+
+def test_jupiter_url_must_be_http(tmp_path: Path, bench_file: Path) -> None:
+    """JUPITER_API_URL with another scheme (urllib would read file:// URLs) is refused in one line."""
+    proc = _runner(str(bench_file), "--rpc-url", "http://127.0.0.1:1", "--sessions-dir", str(tmp_path / "s"),
+                   env={"JUPITER_API_URL": "file:///etc/passwd"})
+    assert proc.returncode == 1 and "JUPITER_API_URL" in proc.stderr and "not an http(s) URL" in proc.stderr
