@@ -7,7 +7,9 @@
     upstream's Jupiter benchmarks when ../shared/reev-captures is present;
 (c) replay from a snapshot (file read, gunzip, JSON, run) vs the same benchmark with its
     state in the YAML (target <= 2x), in process and as whole `reev-runner` processes;
-plus the Jupiter swap-then-pay flow: live fork run, time in network, and snapshot replay.
+plus the Jupiter swap-then-pay flow: live fork run, time in network, and snapshot replay;
+(d) the cost of loading a large upgradeable program per run (real Jupiter/AMM programs are
+    MBs; the fake's is 2 KB): the largest SBF image solders ships, served over the fake RPC.
 
 Usage: .venv/bin/python perf/fork_perf.py [--quick]
 """
@@ -234,6 +236,39 @@ def jupiter_flow(world: World, tmp: Path, n: int) -> None:
     line("swap-then-pay flow, snapshot replay (load + run)", rep)
 
 
+def big_program(world: World, n: int) -> None:
+    """Real Jupiter programs are MBs; our fake's is 2 KB. Time loading the largest ELF solders ships."""
+    import struct
+
+    import solders
+    from solders.keypair import Keypair
+    from solders.litesvm import LiteSVM
+
+    from runner.fork.loader import Forker
+
+    blob = (Path(solders.__file__).parent / "solders.abi3.so").read_bytes()
+    elves, i = [], -1
+    while (i := blob.find(b"\x7fELF", i + 1)) >= 0:
+        if struct.unpack_from("<H", blob, i + 18)[0] in (247, 263):
+            shoff = struct.unpack_from("<Q", blob, i + 0x28)[0]
+            shentsize, shnum = struct.unpack_from("<HH", blob, i + 0x3A)
+            elves.append(blob[i : i + shoff + shnum * shentsize])
+    elf = max(elves, key=len)
+    program = str(Keypair().pubkey())
+    pdata, prog, programdata = m.program_accounts(program, elf)
+    world.rpc.add(program, m.UPGRADEABLE_LOADER, 1, prog, executable=True)
+    world.rpc.add(pdata, m.UPGRADEABLE_LOADER, 1, programdata)
+    local = []
+    for i in range(-1, n):
+        src = live(world)
+        forker = Forker(LiteSVM(), src)
+        t = time.perf_counter()
+        forker.ensure([program], programs=[program])
+        if i >= 0:
+            local.append((time.perf_counter() - t) * 1000 - src.network_s * 1000)
+    line(f"(d) load an upgradeable program of {len(elf):,} bytes (minus RPC wait)", local)
+
+
 def main() -> None:
     n = 10 if "--quick" in sys.argv else 40
     with fake_mainnet() as world, tempfile.TemporaryDirectory() as d:
@@ -242,6 +277,7 @@ def main() -> None:
         fetch_counts(world, tmp)
         replay(world, tmp, n)
         jupiter_flow(world, tmp, n)
+        big_program(world, n)
 
 
 if __name__ == "__main__":
