@@ -15,6 +15,8 @@ SESSION_PREFIX = "session_"
 SESSION_SUFFIX = ".json"
 OTEL_PREFIX = "enhanced_otel_"
 OTEL_SUFFIX = ".jsonl"
+LLM_PREFIX = "llm_"  # an LLM run's requests/responses, one JSON line per model request
+LLM_SUFFIX = ".jsonl"
 
 # Ids name files and appear in URLs: letters, digits, '-' and '_' only, so that no id can
 # contain a path separator, '..', a NUL or shell metacharacters.
@@ -33,6 +35,10 @@ def session_file_name(session_id: str) -> str:
 
 def otel_file_name(session_id: str) -> str:
     return f"{OTEL_PREFIX}{session_id}{OTEL_SUFFIX}"
+
+
+def llm_file_name(session_id: str) -> str:
+    return f"{LLM_PREFIX}{session_id}{LLM_SUFFIX}"
 
 
 def classify_file_name(name: str) -> tuple[FileKind, str] | None:
