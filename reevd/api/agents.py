@@ -1,92 +1,131 @@
-"""GET /api/v1/agents (names, or with ?detail=true runnable + missing setting per agent) and
-POST /api/v1/agents/test (one real, minimal request to the agent's API)."""
+"""Agents: GET /agents, GET /agent-performance, and settings: GET /agents/config/{agent},
+POST /agents/config, POST /agents/test.
+
+Upstream kept settings in memory (lost on restart); here they persist in the database.
+A saved api_key is never returned in clear: "***" plus its last 4 characters. The UI posts
+back the masked value it was shown, which must not overwrite the real key.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import aiohttp
+import re
+
+import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.agent_settings import AgentSettings
-from reevd.api.compat.agents_config import _agent_type, _key, _settings
+from reevd.errors import bad_request, not_found
 from reevd.api.responses import json_response
-from reevd.api.runs import read_json_object
-from runner.agents.catalog import PROVIDER_SETTINGS, AgentConfigError, describe, resolve_agent
+from reevd.api.params import read_json_object
+from reevd.api.render.performance import summarize
+from reevd.models import utc_now_iso
+from reevd.store.agent_settings import AgentConfigSaved, agent_config
 
-TEST_TIMEOUT_S = 15.0
-MAX_ANSWER_CHARS = 500
-TRUE = frozenset({"1", "true", "yes"})
+MASK = "***"
+NO_KEY_AGENTS = frozenset({"deterministic"})  # runs offline: no URL, no key
+MAX_SETTING_CHARS = 4096
+# Upstream's agent names carry dots ("glm-4.6"); never a path, so dots are harmless here.
+AGENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def mask(key: str | None) -> str | None:
+    if not key:
+        return None
+    return MASK + key[-4:] if len(key) > 4 else MASK
+
+
+def _agent_type(body: dict[str, Any]) -> str:
+    agent = body.get("agent_type")
+    if not isinstance(agent, str) or not AGENT_RE.fullmatch(agent):
+        raise bad_request("agent_type", "required: 1-128 letters, digits, '.', '-' or '_'")
+    return agent
+
+
+def _settings(body: dict[str, Any]) -> dict[str, Any]:
+    """Everything but agent_type/api_key; values must be scalars (the UI's form fields)."""
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in ("agent_type", "api_key"):
+            continue
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise bad_request(name, "expected a string, number, boolean or null")
+        if isinstance(value, str) and len(value) > MAX_SETTING_CHARS:
+            raise bad_request(name, f"longer than {MAX_SETTING_CHARS} characters")
+        out[name] = value
+    url = out.get("api_url")
+    if url not in (None, "") and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise bad_request("api_url", "expected an http:// or https:// URL")
+    return out
+
+
+def _key(body: dict[str, Any]) -> tuple[str | None, bool]:
+    """(new key or None to keep the saved one, clear it?)."""
+    if "api_key" not in body:
+        return None, False
+    key = body["api_key"]
+    if key is None or key == "":
+        return None, True
+    if not isinstance(key, str) or len(key) > MAX_SETTING_CHARS:
+        raise bad_request("api_key", f"expected a string of at most {MAX_SETTING_CHARS} characters")
+    if key.startswith(MASK):
+        return None, False  # the masked value we sent: keep the real key
+    return key, False
+
+
+async def save_config(request: web.Request) -> web.Response:
+    body = await read_json_object(request, required=True)
+    agent = _agent_type(body)
+    settings = _settings(body)
+    key, clear = _key(body)
+    await request.app[keys.STORE].writer.write(
+        AgentConfigSaved(agent, orjson.dumps(settings).decode(), key, clear, utc_now_iso())
+    )
+    return json_response({"status": "saved", "agent_type": agent})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    agent = request.match_info["agent"]
+    if not AGENT_RE.fullmatch(agent):
+        raise bad_request("agent", "must be 1-128 letters, digits, '.', '-' or '_'")
+    row = await agent_config(request.app[keys.STORE].reader, agent)
+    if row is None:
+        raise not_found("agent configuration", agent)
+    return json_response({**orjson.loads(row["settings"]), "agent_type": agent, "api_key": mask(row["api_key"]),
+                          "updated_at": row["updated_at"]})
+
+
+async def test_config(request: web.Request) -> web.Response:
+    """Checks only what can be checked offline, and says so: no request is sent to the agent's API."""
+    body = await read_json_object(request, required=True)
+    agent = _agent_type(body)
+    settings = _settings(body)
+    key, _ = _key(body)
+    installed = agent in request.app[keys.LAUNCHER].agents
+    saved = await agent_config(request.app[keys.STORE].reader, agent)
+    checks = [{"check": "agent_installed", "ok": installed,
+               "detail": f"'{agent}' {'is' if installed else 'is not'} an agent this reevd can run"}]
+    if agent not in NO_KEY_AGENTS:
+        url = settings.get("api_url") or (orjson.loads(saved["settings"]).get("api_url") if saved else None)
+        has_key = bool(key) or bool(saved and saved["api_key"])
+        checks.append({"check": "api_url_present", "ok": bool(url), "detail": "an http(s) API URL is set" if url else "no API URL given or saved"})
+        checks.append({"check": "api_key_present", "ok": has_key, "detail": "an API key is set" if has_key else "no API key given or saved"})
+    ok = all(c["ok"] for c in checks)
+    summary = "; ".join(str(c["detail"]) for c in checks)
+    return json_response({
+        "status": "success" if ok else "error",
+        "message": f"{summary}. No connection was attempted: reevd does not call the agent's API to test it.",
+        "agent_type": agent,
+        "checks": checks,
+        "network_checked": False,
+    })
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    """Upstream's UI reads a list of names; `?detail=true` gives each agent's runnable/missing."""
-    settings = request.app[keys.AGENT_SETTINGS]
-    if request.query.get("detail", "").lower() in TRUE:
-        return json_response({"agents": [info.to_dict() for info in settings.describe()]})
-    return json_response(list(settings.names()))
+    """What this install can run (the runner's registry), not upstream's hard-coded four."""
+    return json_response(list(request.app[keys.LAUNCHER].agents))
 
 
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text[:MAX_ANSWER_CHARS]
-
-
-def _env_with_body(settings: AgentSettings, agent: str, body: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """The agent's runner environment with this request's unsaved fields on top (key included)."""
-    env = settings.env_for(agent)
-    fields = PROVIDER_SETTINGS.get(describe(agent, {}).provider, {})
-    new_fields = _settings(body)
-    key, _clear = _key(body)
-    for field_name, variable in fields.items():
-        value = key if field_name == "api_key" else new_fields.get(field_name)
-        if value not in (None, ""):
-            env[variable] = str(value)
-    return env, key
-
-
-async def test_agent(request: web.Request) -> web.Response:
-    body = await read_json_object(request, required=True)
-    agent = _agent_type(body)
-    settings = request.app[keys.AGENT_SETTINGS]
-    env, key = _env_with_body(settings, agent, body)
-    secrets = tuple(s for s in (*settings.secrets(), key or "") if len(s) >= 4)
-    try:
-        config = resolve_agent(agent, env)
-    except AgentConfigError as exc:
-        return json_response({"status": "error", "message": str(exc), "agent_type": agent, "missing": exc.missing,
-                              "network_checked": False, "latency_ms": None})
-    if config is None:
-        return json_response({"status": "success", "message": "the deterministic agent needs no API", "agent_type": agent,
-                              "missing": None, "network_checked": False, "latency_ms": None})
-    base = config.base_url.rstrip("/")
-    headers = {"Authorization": f"Bearer {config.api_key}"}
-    timeout = aiohttp.ClientTimeout(total=TEST_TIMEOUT_S)
-    t0 = time.perf_counter()
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.get(f"{base}/models", headers=headers) as resp:
-                status, text, probe = resp.status, await resp.text(), "GET /models"
-            if status in (404, 405):  # some providers have no model list: one one-token completion instead
-                payload = {"model": config.model, "messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 1}
-                async with session.post(f"{base}/chat/completions", headers=headers, json=payload) as resp:
-                    status, text, probe = resp.status, await resp.text(), "POST /chat/completions"
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        latency = round((time.perf_counter() - t0) * 1000, 1)
-        return json_response({"status": "error", "agent_type": agent, "network_checked": True, "latency_ms": latency,
-                              "message": _scrub(f"{type(exc).__name__} reaching {base}: {exc}", secrets), "missing": None})
-    latency = round((time.perf_counter() - t0) * 1000, 1)
-    ok = 200 <= status < 300
-    return json_response({
-        "status": "success" if ok else "error",
-        "message": _scrub(f"{probe} at {base} answered HTTP {status} in {latency} ms: {text.strip()}", secrets),
-        "agent_type": agent,
-        "model": config.model,
-        "http_status": status,
-        "latency_ms": latency,
-        "missing": None,
-        "network_checked": True,
-    })
+async def agent_performance(request: web.Request) -> web.Response:
+    return json_response(summarize(await request.app[keys.STORE].reader.judged_executions()))
