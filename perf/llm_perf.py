@@ -6,6 +6,10 @@
     The whole turn (with the loopback HTTP exchange through the openai client) is printed too.
 (b) runner peak RSS of one LLM run as a whole process (`reev-runner 001 --agent openai:...`),
     next to a deterministic run (target: <= 60 MB).
+(c) 50 LLM runs at once through the daemon (one eval: 001 x 50 epochs; --llm-concurrency and
+    --llm-per-provider 50) against a fake model that takes 1 s per turn (2 turns per run):
+    time from POST /evals to the last run finished (target: turns x 1 s + 3 s = 5 s), and the
+    daemon's CPU seconds over that time (it should mostly wait).
 
 Usage: .venv/bin/python perf/llm_perf.py [--quick]
 """
@@ -121,7 +125,50 @@ def runner_rss(runs: int) -> None:
     print(f"    same benchmark, deterministic agent        median {statistics.median(det):6.1f} MB")
 
 
+def daemon_llm_runs(runs: int) -> None:
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import cpu_seconds
+    from tests.helpers import Daemon, http
+
+    agent = "openai:perf-model"
+    with FakeOpenAI(by_turn(list(SOLUTIONS["001-sol-transfer"])), key=KEY, latency_s=1.0) as fake, \
+            tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        shutil.copytree(ROOT / "benchmarks", root / "benchmarks")
+        env = {"OPENAI_API_KEY": "", "REEV_LLM_CACHE_DIR": ""}
+        d = Daemon(root=root, extra_args=["--llm-concurrency", str(runs), "--llm-per-provider", str(runs)], env=env).start()
+        try:
+            d.post("/agents/config", {"agent_type": agent, "api_url": fake.base_url, "api_key": KEY})
+            assert d.proc is not None
+            cpu0 = cpu_seconds(d.proc.pid)
+            t0 = time.perf_counter()
+            status, started = d.post("/evals", {"agents": [agent], "benchmarks": ["001-sol-transfer"], "epochs": runs})
+            assert status == 202, started
+            # Wait on the daemon's own feed (like `reevd eval --wait`): no polling of the API.
+            from reevd.eval_client import _wait
+
+            report = _wait(d.url, started["eval_id"])
+            wall = time.perf_counter() - t0
+            cpu = cpu_seconds(d.proc.pid) - cpu0
+            cells = report["cells"]
+            _s, rows, _h = http("GET", f"{d.api}/executions?limit=500")
+            ends = sorted(r["finished_at"] for r in rows["executions"] if r["finished_at"])
+        finally:
+            d.stop()
+    target = 2 * 1.0 + 3
+    print(f"(c) {runs} LLM runs through the daemon, 1 s/turn   last finished after {wall:6.2f} s  (target {target:g} s: {'ok' if wall <= target else 'OVER TARGET'})")
+    print(f"    mean score {cells[0]['mean_score']}, finished {report['finished']}/{report['runs']}; daemon CPU {cpu:.2f} s ({100 * cpu / wall:.0f}% of one core)")
+    print(f"    first/last finished_at: {ends[0][11:23]} / {ends[-1][11:23]}")
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    harness_overhead(10 if quick else 40)
-    runner_rss(3 if quick else 7)
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else "abc"
+    if "a" in only:
+        harness_overhead(10 if quick else 40)
+    if "b" in only:
+        runner_rss(3 if quick else 7)
+    if "c" in only:
+        daemon_llm_runs(50)

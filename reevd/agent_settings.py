@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import aiosqlite
 import orjson
+
+from reevd.store.reader import Reader
 
 from runner.agents.catalog import (
     PROVIDER_SETTINGS,
@@ -39,14 +40,13 @@ class AgentSettings:
         self.base_env = dict(base_env)
         self._saved: dict[str, tuple[dict[str, Any], str | None]] = {}
 
-    async def load(self, conn: aiosqlite.Connection) -> None:
-        async with conn.execute("SELECT agent_type, settings, api_key FROM agent_configs") as cur:
-            for row in await cur.fetchall():
-                try:
-                    settings = orjson.loads(row[1])
-                except orjson.JSONDecodeError:
-                    settings = {}
-                self._saved[row[0]] = (settings if isinstance(settings, dict) else {}, row[2])
+    async def load(self, reader: Reader) -> None:
+        for row in await reader.all("SELECT agent_type, settings, api_key FROM agent_configs"):
+            try:
+                settings = orjson.loads(row["settings"])
+            except orjson.JSONDecodeError:
+                settings = {}
+            self._saved[row["agent_type"]] = (settings if isinstance(settings, dict) else {}, row["api_key"])
 
     def remember(self, agent: str, settings: dict[str, Any], api_key: str | None, clear_key: bool) -> None:
         """Mirror of the database upsert (AgentConfigSaved): a None key keeps the saved one."""

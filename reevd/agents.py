@@ -9,3 +9,7 @@ from runner.agents.catalog import describe_agents
 
 def available_agents() -> tuple[str, ...]:
     return tuple(info.name for info in describe_agents(os.environ))
+
+
+def runnable_agents() -> tuple[str, ...]:
+    return tuple(info.name for info in describe_agents(os.environ) if info.runnable)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from reevd.errors import RequestError
 from reevd.models import utc_now_iso
-from reevd.store import catalog as q
+from reevd.store.benchmarks import benchmarks as benchmark_rows
 from reevd.store.evals import EvalCreated
 
 if TYPE_CHECKING:
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
 MAX_AGENTS = 32
 MAX_EPOCHS = 100
 MAX_RUNS = 5000
-
-
-class EvalError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 class RunSubmitter(Protocol):
@@ -38,12 +33,12 @@ class RunSubmitter(Protocol):
                      metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[str, Any]: ...
 
 
-def _bad(field: str, message: str) -> EvalError:
-    return EvalError(400, "invalid_request", f"{field}: {message}")
+def _bad(field: str, message: str) -> RequestError:
+    return RequestError(400, "invalid_request", f"{field}: {message}")
 
 
 def parse_request(body: dict[str, Any]) -> tuple[list[str], list[str] | None, int]:
-    """(agents, benchmark ids or None for all, epochs), or EvalError naming the field."""
+    """(agents, benchmark ids or None for all, epochs), or a 400 naming the field."""
     agents = body.get("agents")
     if not isinstance(agents, list) or not agents or not all(isinstance(a, str) and a for a in agents):
         raise _bad("agents", "expected a non-empty list of agent names")
@@ -56,6 +51,8 @@ def parse_request(body: dict[str, Any]) -> tuple[list[str], list[str] | None, in
     ):
         raise _bad("benchmarks", 'expected "all" or a non-empty list of distinct benchmark ids')
     epochs = body.get("epochs", 1)
+    if isinstance(epochs, float) and epochs.is_integer():
+        epochs = int(epochs)  # JSON has one number type: 2.0 is 2
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
         raise _bad("epochs", f"expected a whole number from 1 to {MAX_EPOCHS}")
     return list(agents), (None if benchmarks == "all" else list(benchmarks)), epochs
@@ -66,10 +63,10 @@ async def start_eval(store: Store, launcher: RunSubmitter, body: dict[str, Any])
     for agent in agents:
         launcher.check_agent(agent)  # raises the launcher's 400 (unknown or unconfigured agent)
     if wanted is None:
-        rows = await q.benchmarks(q.reader_conn(store))
+        rows = await benchmark_rows(store.reader)
         benchmarks = [r["benchmark_id"] for r in rows if r["runnable"]]
         if not benchmarks:
-            raise EvalError(400, "invalid_request", "benchmarks: the catalog has no runnable benchmark")
+            raise _bad("benchmarks", "the catalog has no runnable benchmark")
     else:
         benchmarks = wanted
         for benchmark_id in benchmarks:

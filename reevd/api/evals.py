@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import ApiError, bad_request, not_found
+from reevd.api.params import read_json_object, safe_id
 from reevd.api.responses import json_response
-from reevd.api.runs import read_json_object
-from reevd.eval_stats import cells
-from reevd.evals import EvalError, eval_view, start_eval
-from reevd.launcher import LaunchError
+from reevd.errors import bad_request, not_found
+from reevd.eval_stats import TERMINAL, cells
+from reevd.evals import eval_view, start_eval
 from reevd.store import evals as q
+from reevd.store.llm_calls import llm_calls
 from runner.formats import is_safe_id
 
 MAX_FILTER_NAMES = 100
@@ -19,15 +20,12 @@ MAX_FILTER_NAMES = 100
 
 async def create_eval(request: web.Request) -> web.Response:
     body = await read_json_object(request, required=True)
-    try:
-        started = await start_eval(request.app[keys.STORE], request.app[keys.LAUNCHER], body)
-    except (EvalError, LaunchError) as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+    started = await start_eval(request.app[keys.STORE], request.app[keys.LAUNCHER], body)
     return json_response(started, status=202)
 
 
 async def list_evals(request: web.Request) -> web.Response:
-    conn = request.app[keys.STORE].reader.conn
+    conn = request.app[keys.STORE].reader
     rows = await q.eval_rows(conn)
     done = await q.eval_progress(conn, [r["eval_id"] for r in rows])
     return json_response({"evals": [eval_view(r, done.get(r["eval_id"], 0)) for r in rows]})
@@ -37,12 +35,12 @@ async def get_eval(request: web.Request) -> web.Response:
     eval_id = request.match_info["eval_id"]
     if not is_safe_id(eval_id):
         raise bad_request("eval_id", "must be 1-128 letters, digits, '-' or '_'")
-    conn = request.app[keys.STORE].reader.conn
+    conn = request.app[keys.STORE].reader
     row = await q.eval_row(conn, eval_id)
     if row is None:
         raise not_found("eval", eval_id)
     runs = await q.eval_runs(conn, eval_id)
-    view = eval_view(row, sum(1 for r in runs if r["status"] in ("Completed", "Failed", "Stopped", "Timeout")))
+    view = eval_view(row, sum(1 for r in runs if r["status"] in TERMINAL))
     planned = {(a, b): row["epochs"] for a in view["agents"] for b in view["benchmarks"]}
     return json_response({**view, "cells": cells(runs, planned)})
 
@@ -58,5 +56,16 @@ def _names(request: web.Request, field: str) -> list[str] | None:
 
 
 async def compare(request: web.Request) -> web.Response:
-    rows = await q.finished_runs(request.app[keys.STORE].reader.conn, _names(request, "agents"), _names(request, "benchmarks"))
+    rows = await q.finished_runs(request.app[keys.STORE].reader, _names(request, "agents"), _names(request, "benchmarks"))
     return json_response({"cells": cells(rows)})
+
+
+async def execution_llm_calls(request: web.Request) -> web.Response:
+    """GET /executions/{id}/llm: the run's model requests and responses (keys already redacted)."""
+    execution_id = safe_id(request, "execution_id")
+    reader = request.app[keys.STORE].reader
+    if await reader.execution(execution_id) is None:
+        raise not_found("execution", execution_id)
+    rows = await llm_calls(reader, execution_id)
+    return json_response({"execution_id": execution_id,
+                          "calls": [{"offset": r["offset"], "call": orjson.Fragment(r["body"])} for r in rows]})

@@ -1,6 +1,6 @@
 """Evaluations (a matrix of agents x benchmarks x epochs) and the per-run LLM figures.
 
-Schema migration EVALS_MIGRATION adds the evals table; the runs of an eval are ordinary
+Schema migration 3 adds the evals table; the runs of an eval are ordinary
 executions whose metadata carries {"eval_id": ...} (indexed). A run's tokens, cost and
 latency are read out of its stored session result (result_data.llm, from the session
 file's model/provider_url/usage/cost_usd).
@@ -11,23 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import aiosqlite
+from reevd.store.reader import Reader
+from reevd.store.writes import Statement, WriteOp
 
-from reevd.store.writes import PHASE_EXECUTION, Statement, WriteOp
-
-EVALS_MIGRATION = """
-    CREATE TABLE evals (
-        eval_id    TEXT PRIMARY KEY,
-        created_at TEXT NOT NULL,
-        agents     TEXT NOT NULL,
-        benchmarks TEXT NOT NULL,
-        epochs     INTEGER NOT NULL,
-        runs       INTEGER NOT NULL
-    );
-    CREATE INDEX evals_by_created ON evals(created_at DESC, eval_id DESC);
-    CREATE INDEX executions_by_eval ON executions(json_extract(metadata, '$.eval_id'))
-        WHERE json_extract(metadata, '$.eval_id') IS NOT NULL;
-"""
 
 # A run's figures, picked out of its JSON in SQL (no parse in Python on the list paths).
 RUN_COLUMNS = """
@@ -56,40 +42,32 @@ class EvalCreated(WriteOp):
         ON CONFLICT(eval_id) DO NOTHING"""
 
     def statements(self) -> list[Statement]:
-        # Before the runs' rows (PHASE_EXECUTION) of the same batch.
-        return [(PHASE_EXECUTION - 0.1, self.SQL, (self.eval_id, self.created_at, self.agents, self.benchmarks, self.epochs, self.runs))]
+        return [(self.SQL, (self.eval_id, self.created_at, self.agents, self.benchmarks, self.epochs, self.runs))]
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    async with conn.execute(sql, args) as cur:
-        return [dict(r) for r in await cur.fetchall()]
-
-
-async def eval_row(conn: aiosqlite.Connection, eval_id: str) -> dict[str, Any] | None:
-    rows = await _all(conn, "SELECT * FROM evals WHERE eval_id = ?", (eval_id,))
+async def eval_row(reader: Reader, eval_id: str) -> dict[str, Any] | None:
+    rows = await reader.all("SELECT * FROM evals WHERE eval_id = ?", (eval_id,))
     return rows[0] if rows else None
 
 
-async def eval_rows(conn: aiosqlite.Connection, limit: int = 200) -> list[dict[str, Any]]:
-    return await _all(conn, "SELECT * FROM evals ORDER BY created_at DESC, eval_id DESC LIMIT ?", (limit,))
+async def eval_rows(reader: Reader, limit: int = 200) -> list[dict[str, Any]]:
+    return await reader.all("SELECT * FROM evals ORDER BY created_at DESC, eval_id DESC LIMIT ?", (limit,))
 
 
-async def eval_runs(conn: aiosqlite.Connection, eval_id: str) -> list[dict[str, Any]]:
-    return await _all(
-        conn,
+async def eval_runs(reader: Reader, eval_id: str) -> list[dict[str, Any]]:
+    return await reader.all(
         f"SELECT {RUN_COLUMNS} FROM executions WHERE json_extract(metadata, '$.eval_id') = ? "
         "ORDER BY created_at, execution_id",
         (eval_id,),
     )
 
 
-async def eval_progress(conn: aiosqlite.Connection, eval_ids: list[str]) -> dict[str, int]:
+async def eval_progress(reader: Reader, eval_ids: list[str]) -> dict[str, int]:
     """eval_id -> finished runs."""
     if not eval_ids:
         return {}
     marks = ",".join("?" * len(eval_ids))
-    rows = await _all(
-        conn,
+    rows = await reader.all(
         f"""SELECT json_extract(metadata, '$.eval_id') AS eval_id, COUNT(*) AS finished FROM executions
             WHERE json_extract(metadata, '$.eval_id') IN ({marks})
               AND status IN ('Completed','Failed','Stopped','Timeout')
@@ -99,19 +77,19 @@ async def eval_progress(conn: aiosqlite.Connection, eval_ids: list[str]) -> dict
     return {r["eval_id"]: r["finished"] for r in rows}
 
 
-async def finished_runs(conn: aiosqlite.Connection, agents: list[str] | None, benchmarks: list[str] | None) -> list[dict[str, Any]]:
+async def finished_runs(reader: Reader, agents: list[str] | None, benchmarks: list[str] | None) -> list[dict[str, Any]]:
     where = ["status IN ('Completed','Failed','Stopped','Timeout')", "agent != ''"]
     args: list[Any] = []
     for column, values in (("agent", agents), ("benchmark_id", benchmarks)):
         if values:
             where.append(f"{column} IN ({','.join('?' * len(values))})")
             args.extend(values)
-    return await _all(
-        conn, f"SELECT {RUN_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY created_at, execution_id", tuple(args)
+    return await reader.all(
+        f"SELECT {RUN_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY created_at, execution_id", tuple(args)
     )
 
 
-async def eval_id_of(conn: aiosqlite.Connection, execution_id: str) -> str | None:
-    rows = await _all(conn, "SELECT json_extract(metadata, '$.eval_id') AS eval_id FROM executions WHERE execution_id = ?", (execution_id,))
+async def eval_id_of(reader: Reader, execution_id: str) -> str | None:
+    rows = await reader.all("SELECT json_extract(metadata, '$.eval_id') AS eval_id FROM executions WHERE execution_id = ?", (execution_id,))
     value = rows[0]["eval_id"] if rows else None
     return value if isinstance(value, str) else None
