@@ -14,15 +14,18 @@ import structlog
 from aiohttp import web
 
 from reevd import keys
-from reevd.agents import available_agents
+import os
+
+from reevd.agent_settings import AgentSettings
 from reevd.api.errors import cors_middleware, error_middleware
 from reevd.api.routes import add_routes
 from reevd.catalog import Catalog
 from reevd.config import Config
 from reevd.hub import Hub
-from reevd.ingestor import Ingestor
-from reevd.launcher import Launcher
+from reevd.ingest import Ingestor
 from reevd.metrics import Metrics
+from reevd.runs import Launcher
+from reevd.runs.recovery import recover
 from reevd.store import Store
 from reevd.watcher import FolderWatcher
 
@@ -97,10 +100,13 @@ async def _catalog_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
+    settings = AgentSettings(os.environ)  # saved agent settings merged over the daemon's environment
+    await settings.load(app[keys.STORE].reader)
+    app[keys.AGENT_SETTINGS] = settings
+    launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], settings)
     app[keys.LAUNCHER] = launcher
     app[keys.WATCHER].watch(config.run_logs_dir, launcher.on_run_log_event)  # logs stay bounded while runs run
-    await launcher.recover()
+    await recover(launcher, config, app[keys.STORE], app[keys.INGESTOR])
     live = app[keys.METRICS].live
     live.in_flight = lambda: launcher.in_flight
     live.queued = lambda: launcher.queued

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from reevd.agent_settings import AgentSettings
     from reevd.catalog import Catalog
     from reevd.config import Config
     from reevd.hub import Hub
-    from reevd.ingestor import Ingestor
-    from reevd.launcher import Launcher
+    from reevd.ingest import Ingestor
     from reevd.metrics import Metrics
+    from reevd.runs import Launcher
     from reevd.store import Store
     from reevd.watcher import FolderWatcher
 
@@ -25,3 +26,4 @@ WATCHER: web.AppKey["FolderWatcher"] = web.AppKey("watcher")
 LAUNCHER: web.AppKey["Launcher"] = web.AppKey("launcher")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at")
 CATALOG: web.AppKey["Catalog"] = web.AppKey("catalog")
+AGENT_SETTINGS: web.AppKey["AgentSettings"] = web.AppKey("agent_settings")

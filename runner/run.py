@@ -59,29 +59,24 @@ def run_benchmark(
     last_ok = False
     error: str | None = None
 
+    open_session = getattr(agent, "open_session", None)  # LLM agents keep a per-session log
+    if open_session is not None:
+        open_session(session_id, sessions_dir)
     with OtelWriter(o_path, session_id, agent.version) as otel:
-        otel.emit(
-            EventType.PROMPT,
-            prompt={
-                "tool_name_list": list(agent.tool_names),
-                "user_prompt": bench.prompt,
-                "final_prompt": bench.prompt,
-            },
-            # So a reader that sees this file before the session file knows what is running.
-            metadata={"benchmark_id": bench.id, "agent": agent.name},
-        )
         try:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
 
             try:
                 env = SolanaEnv(bench, source)
             except Exception as exc:
+                _emit_prompt(otel, bench, agent, None)
                 raise _RunFailure(f"VM set-up failed: {type(exc).__name__}: {exc}") from exc
             services: dict[str, Any] = {}
             if source is not None:
                 from runner.jupiter.client import JupiterClient
 
                 services["jupiter"] = JupiterClient(source)
+            _emit_prompt(otel, bench, agent, env.observation(), services)
             key_map = env.key_map  # the initial map: scoring resolves through it
             for number, prompt in enumerate(bench.step_prompts, start=1):
                 t_step = time.perf_counter()
@@ -89,7 +84,7 @@ def run_benchmark(
                 out = _ask_agent(agent, otel, number, prompt, obs, t0, services)
                 instructions = list(out.instructions)
                 generated.extend(instructions)
-                info: dict[str, Any] = {}
+                info: dict[str, Any] = dict(out.info or {})
                 try:
                     if not instructions and out.api_result is not None:
                         # An API-only step (upstream 114): no transaction; scored on the answer.
@@ -98,7 +93,7 @@ def run_benchmark(
                     else:
                         if out.lookup_tables:
                             outcome = env.execute(instructions, out.lookup_tables)
-                            info = {"lookup_tables": list(out.lookup_tables), "message_version": "v0"}
+                            info.update(lookup_tables=list(out.lookup_tables), message_version="v0")
                         else:
                             outcome = env.execute(instructions)
                     obs = env.observation()
@@ -116,7 +111,12 @@ def run_benchmark(
                     EventType.STEP_COMPLETE,
                     flow_ms=_ms(time.perf_counter() - t0),
                     step_ms=_ms(time.perf_counter() - t_step),
-                    metadata={"step": number, "transaction_status": outcome.status, "error": outcome.error},
+                    metadata={
+                        "step": number,
+                        "step_name": f"{bench.id}-step-{number}",  # upstream's orchestrator key
+                        "transaction_status": outcome.status,
+                        "error": outcome.error,
+                    },
                 )
             last_ok = env.last.status == "Success"
             scored = final_score(bench.ground_truth, generated, key_map, last_ok)
@@ -137,6 +137,8 @@ def run_benchmark(
             scored, last_ok = Score(0.0, 0.0, 0.0), False
 
         success = error is None and is_success(scored.score, last_ok)
+        close_session = getattr(agent, "close_session", None)
+        extra: dict[str, Any] = close_session() if close_session is not None else {}
         end = time.time()
         session = build_session(
             session_id=session_id,
@@ -152,6 +154,7 @@ def run_benchmark(
             onchain_score=scored.onchain_score,
             assertions=assertions,
             error=error,
+            extra=extra,
         )
         if source is not None:
             # Where the mainnet state came from: a snapshot (slot, hash) or live RPC.
@@ -185,6 +188,22 @@ def run_benchmark(
     )
 
 
+def _emit_prompt(
+    otel: OtelWriter, bench: Benchmark, agent: Agent, obs: dict[str, Any] | None, services: dict[str, Any] | None = None
+) -> None:
+    """The first OTEL line: the tools offered, the user prompt and (for a model) what it is shown."""
+    render = getattr(agent, "render_prompt", None)
+    final = render(bench.prompt, obs["key_map"], obs["account_states"]) if render and obs else bench.prompt
+    offered = getattr(agent, "offered_tool_names", None)  # fork mode offers more tools to a model
+    names = offered(services or {}) if offered is not None else agent.tool_names
+    otel.emit(
+        EventType.PROMPT,
+        prompt={"tool_name_list": list(names), "user_prompt": bench.prompt, "final_prompt": final},
+        # So a reader that sees this file before the session file knows what is running.
+        metadata={"benchmark_id": bench.id, "agent": agent.name},
+    )
+
+
 class _RunFailure(Exception):
     """Ends a started run early; its message becomes final_result.error."""
 
@@ -198,13 +217,29 @@ def _ask_agent(
     t0: float,
     services: dict[str, Any] | None = None,
 ) -> AgentOutput:
-    """One agent call, traced as a ToolInput/ToolOutput pair; any exception ends the run."""
+    """One agent call; any exception ends the run.
+
+    An agent that reports its own tool calls (an LLM) is traced by them; the others as one
+    build_instructions ToolInput/ToolOutput pair. `services` (fork mode: the Jupiter client)
+    reach the agent's tools through AgentInput.services.
+    """
 
     def on_tool(name: str, args: Any, output: Any) -> None:
         otel.emit(EventType.TOOL_INPUT, tool_input={"tool_name": name, "tool_args": dict(args)})
-        otel.emit(EventType.TOOL_OUTPUT, tool_output=dict(output))
+        otel.emit(
+            EventType.TOOL_OUTPUT,
+            tool_output=dict(output),
+            flow_ms=_ms(time.perf_counter() - t0),
+            step_ms=_ms(time.perf_counter() - t_call),
+        )
 
     t_call = time.perf_counter()
+    if getattr(agent, "reports_tools", False):
+        try:
+            out = agent.run(AgentInput(prompt, obs["key_map"], obs["account_states"], step, on_tool, services or {}))
+        except Exception as exc:
+            raise _RunFailure(f"agent {agent.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        return out
     otel.emit(
         EventType.TOOL_INPUT,
         tool_input={

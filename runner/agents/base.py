@@ -32,6 +32,7 @@ class AgentInput:
 class AgentOutput:
     instructions: list[RawInstruction]
     thought: str | None = None  # stored as the step's "thought" in the session
+    info: Mapping[str, Any] | None = None  # stored as the step's "info" (e.g. an LLM's stop reason)
     lookup_tables: tuple[str, ...] = ()  # address lookup tables: the step becomes a v0 transaction
     api_result: Any = None  # an API-only step's answer (e.g. jupiter_earn), scored instead of a transaction
 

@@ -161,58 +161,64 @@ def test_api_answer_score_is_weighted_by_the_checks_that_hold() -> None:
     assert score == 0.0
 
 
-def test_llm_adapter_wraps_every_tool(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """jupiter_llm_tools(): runner.tools' Tool shape, offered only in fork mode, errors as its ToolError.
-
-    Before the i9 merge runner.tools does not exist here, so a minimal module with the same
-    names (Tool, ToolResult, ToolError) stands in; after the merge the real one is used.
-    """
-    import importlib.util
-    import sys
-    import types
-    from dataclasses import dataclass, field
-
-    from runner.jupiter.llm_tools import jupiter_llm_tools
-
-    if importlib.util.find_spec("runner.tools") is None:
-        base = types.ModuleType("runner.tools.base")
-
-        class StandInToolError(Exception):
-            pass
-
-        @dataclass(frozen=True)
-        class StandInResult:
-            output: dict[str, Any]
-            instructions: tuple[Any, ...] = ()
-
-        @dataclass(frozen=True)
-        class StandInTool:
-            name: str
-            description: str
-            parameters: dict[str, Any]
-            handler: Any
-            available: Any = field(default=lambda ctx: True)
-
-        base.ToolError, base.ToolResult, base.Tool = StandInToolError, StandInResult, StandInTool  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "runner.tools", types.ModuleType("runner.tools"))
-        monkeypatch.setitem(sys.modules, "runner.tools.base", base)
-    base = importlib.import_module("runner.tools.base")
-    tools = {t.name: t for t in jupiter_llm_tools()}
-    assert set(tools) == set(UPSTREAM_NAMES)
-
-    @dataclass
-    class Ctx:
-        key_map: dict[str, str]
-        account_states: dict[str, Any]
-        services: dict[str, Any]
+def test_llm_registry_offers_jupiter_tools_only_in_fork_mode(world: World) -> None:
+    """runner.tools offers the wrapped Jupiter tools when the context carries a Jupiter client; errors are its ToolError."""
+    from runner.tools.base import ToolContext as LlmContext
+    from runner.tools.base import ToolError as LlmToolError
+    from runner.tools.registry import offered_tools
 
     user = str(m.Keypair().pubkey())
-    live = Ctx({"USER_WALLET_PUBKEY": user}, {}, {"jupiter": JupiterClient(_source(world))})
-    plain = Ctx({"USER_WALLET_PUBKEY": user}, {}, {})
-    assert tools["jupiter_swap"].available(live) and not tools["jupiter_swap"].available(plain)
-    result = tools["jupiter_lend_earn_deposit"].handler(live, {"user_pubkey": "USER_WALLET_PUBKEY", "asset_mint": "USDC",
-                                                               "amount": 1_000_000})
+    live = LlmContext({"USER_WALLET_PUBKEY": user}, {}, services={"jupiter": JupiterClient(_source(world))})
+    plain = LlmContext({"USER_WALLET_PUBKEY": user}, {})
+    tools = {t.name: t for t in offered_tools(live)}
+    assert set(UPSTREAM_NAMES) <= set(tools)
+    assert not set(UPSTREAM_NAMES) & {t.name for t in offered_tools(plain)}
+    args = {"user_pubkey": "USER_WALLET_PUBKEY", "asset_mint": "USDC", "amount": 1_000_000}
+    result = tools["jupiter_lend_earn_deposit"].handler(live, args)
     assert result.instructions and result.instructions[-1].program_id == m.JUPITER_LEND
-    with pytest.raises(base.ToolError, match="amount"):
-        tools["jupiter_lend_earn_deposit"].handler(live, {"user_pubkey": "USER_WALLET_PUBKEY", "asset_mint": "USDC",
-                                                          "amount": -5})
+    with pytest.raises(LlmToolError, match="amount"):
+        tools["jupiter_lend_earn_deposit"].handler(live, {**args, "amount": -5})
+
+
+SWAP_ONLY = f"""\
+id: fork-llm-swap
+description: Swap SOL for USDC through Jupiter.
+tags: ["jupiter", "swap"]
+initial_state:
+  - pubkey: USER_WALLET_PUBKEY
+    owner: "11111111111111111111111111111111"
+    lamports: 2000000000
+  - pubkey: USER_USDC_ATA
+    owner: "{m.TOKEN}"
+    lamports: 2039280
+    data: {{mint: "{m.USDC}", owner: USER_WALLET_PUBKEY, amount: "0"}}
+prompt: "Using Jupiter, swap 0.1 SOL for USDC."
+ground_truth:
+  final_state_assertions:
+    - type: TokenAccountBalance
+      pubkey: USER_USDC_ATA
+      expected: 15000000
+"""
+
+
+def test_llm_agent_swaps_through_jupiter_in_fork_mode(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scripted model calls jupiter_swap with placeholders; the step runs as a v0 transaction and the USDC arrives."""
+    from tests.fakes.openai_server import FakeOpenAI, text, tool_call
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REEV_LLM_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    key = "sk-test-0123456789"
+    script = [tool_call("jupiter_swap", user_pubkey="USER_WALLET_PUBKEY", input_mint="SOL", output_mint="USDC",
+                        amount=100_000_000), text("Swapped 0.1 SOL for USDC.")]
+    with FakeOpenAI(script, key=key) as fake:
+        agent = get_agent("openai:fake-model", {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": fake.base_url,
+                                                "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"})
+        result = run_benchmark(load_benchmark_text(SWAP_ONLY, "swap.yml"), agent, "llm-jup", tmp_path, _source(world))
+    assert fake.violations == []
+    offered = [t["function"]["name"] for t in fake.requests[0]["tools"]]
+    assert "jupiter_swap" in offered and "jupiter_lend_earn_redeem" in offered
+    assert result.error is None and result.success, result.error
+    assert result.steps[0]["info"]["message_version"] == "v0"
+    assert all(a["passed"] for a in result.assertions), result.assertions
+    prompt = json.loads(result.otel_path.read_text().splitlines()[0])["prompt"]
+    assert prompt["tool_name_list"] == offered  # the OTEL Prompt lists what the model was offered

@@ -1,25 +1,13 @@
-"""GET /api/v1/agent-performance: per-agent summaries computed from real finished executions."""
+"""Agent performance (GET /agent-performance): per-agent summaries of judged executions. Pure."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from aiohttp import web
-
-from reevd import keys
-from reevd.api.responses import json_response
-from reevd.store import catalog as q
+from reevd.models import outcome_label
 
 TOP_N = 3
-
-
-def final_status(row: dict[str, Any]) -> str:
-    """Succeeded/Failed as the session file said; a run without one (crash, timeout) Failed."""
-    status = row["final_status"]
-    if isinstance(status, str) and status.lower() in ("succeeded", "failed"):
-        return "Succeeded" if status.lower() == "succeeded" else "Failed"
-    return "Succeeded" if row["success"] == 1 and row["status"] == "Completed" else "Failed"
 
 
 def color_class(score: float) -> str:
@@ -37,18 +25,35 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
         "benchmark_id": row["benchmark_id"],
         "agent_type": row["agent"],
         "score": score,
-        "final_status": final_status(row),
+        "final_status": outcome_label(row["status"]),  # the row's status is the verdict (models.verdict)
         "timestamp": row["finished_at"] or row["updated_at"],
         "execution_time_ms": ms if isinstance(ms, int) and not isinstance(ms, bool) else None,
         "color_class": color_class(score),
     }
 
 
+def _llm_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tokens and cost summed over an agent's runs; mean latency per model request (null without any)."""
+    def total(key: str) -> float:
+        return sum(float(r[key]) for r in rows if isinstance(r.get(key), (int, float)))
+    costs = [float(r["cost_usd"]) for r in rows if isinstance(r.get("cost_usd"), (int, float))]
+    requests = total("requests")
+    return {
+        "prompt_tokens": int(total("prompt_tokens")),
+        "completion_tokens": int(total("completion_tokens")),
+        "total_tokens": int(total("total_tokens")),
+        "cost_usd": round(sum(costs), 8) if costs else None,
+        "mean_latency_ms": round(total("latency_ms") / requests, 3) if requests else None,
+    }
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """rows: finished executions oldest first. One summary per agent, sorted by agent."""
     by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    raw_by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_agent[row["agent"]].append(_result(row))
+        raw_by_agent[row["agent"]].append(row)
     out = []
     for agent in sorted(by_agent):
         results = by_agent[agent]
@@ -70,10 +75,6 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "best_benchmarks": best,
             "worst_benchmarks": worst,
             "results": list(reversed(results)),  # newest first
+            **_llm_totals(raw_by_agent[agent]),
         })
     return out
-
-
-async def agent_performance(request: web.Request) -> web.Response:
-    rows = await q.finished_executions(q.reader_conn(request.app[keys.STORE]))
-    return json_response(summarize(rows))
