@@ -1,10 +1,8 @@
-"""The Jupiter tools in the LLM harness's tool shape (runner/tools, built on branch i9-runner).
-
-Registration is one line in runner/tools/registry.py once both branches are merged:
+"""The Jupiter tools in the LLM harness's tool shape (runner/tools), registered in its registry:
 
     TOOLS = (..., *jupiter_llm_tools())
 
-runner.tools is imported by name at call time, so this module type-checks with or without it.
+runner.tools is imported by name at call time (it imports the agents, which import us lazily).
 Each wrapped tool is offered only when the harness's ToolContext carries the run's services
 with a Jupiter client (`ctx.services["jupiter"]`, fork mode); the harness passes
 `AgentInput.services` into its ToolContext and collects `output["address_lookup_tables"]`
@@ -39,6 +37,6 @@ def _wrap(base: Any, tool: Tool) -> Any:
 
 
 def jupiter_llm_tools() -> tuple[Any, ...]:
-    """JUPITER_TOOLS as runner.tools.base.Tool objects (ImportError before the i9 merge)."""
+    """JUPITER_TOOLS as runner.tools.base.Tool objects."""
     base = importlib.import_module("runner.tools.base")
     return tuple(_wrap(base, t) for t in JUPITER_TOOLS)
