@@ -239,3 +239,19 @@ def test_response_cache_makes_a_rerun_free(tmp_path: Path) -> None:
 def fake() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(key=KEY) as server:
         yield server
+
+
+def test_recorded_llm_log_replays_offline_to_the_same_result(tmp_path: Path) -> None:
+    """The responses of an llm_<id>.jsonl, replayed through the backend seam, rebuild the same instructions and score."""
+    from runner.agents.catalog import AgentConfig
+    from runner.llm.agent import LlmAgent
+    from runner.llm.backend import ReplayBackend
+    from runner.llm.settings import LlmSettings
+
+    first, _fake = _run("005-spl-transfer-create-recipient-ata", list(SOLUTIONS["005-spl-transfer-create-recipient-ata"]), tmp_path / "a")
+    replay = ReplayBackend.from_llm_log(tmp_path / "a" / "llm_s1.jsonl")
+    agent = LlmAgent(AgentConfig("openai:fake-model", "openai", "fake-model", "replay:", "unused"), LlmSettings(), replay)
+    bench = load_benchmark_file(BENCHMARKS / "005-spl-transfer-create-recipient-ata.yml")
+    second = run_benchmark(bench, agent, "s2", tmp_path / "b")
+    assert (second.score, second.success) == (first.score, first.success) == (1.0, True)
+    assert _named(second) == _named(first)
