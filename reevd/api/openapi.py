@@ -117,6 +117,7 @@ SCHEMAS: dict[str, Any] = {
                        "api_url": NSTR, "updated_at": TIME},
         "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
     },
+    "BenchmarkYml": obj({"benchmark_id": ID, "file": STR, "yml_content": STR}, closed=True),
     "AgentConfigSaved": obj({"status": {"const": "saved"}, "agent_type": STR}, closed=True),
     "AgentTestResult": obj({"status": {"enum": ["success", "error"]}, "message": STR, "agent_type": STR,
                             "checks": arr(obj({"check": STR, "ok": BOOL, "detail": STR}, closed=True)),
@@ -235,6 +236,13 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         params=[_path_id("benchmark_id"), _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
     "/api/v1/openapi.json": {"get": _op("This document", {"description": "OpenAPI 3.1", "content": {
         JSON: {"schema": {"type": "object"}}}})},
+    "/api/v1/benchmarks/{benchmark_id}/yml": {"get": _op(
+        "A benchmark's YAML text", _json(ref("BenchmarkYml"), "its file"), 400, 404, params=[_path_id("benchmark_id")])},
+    "/": {"get": _op("The built-in dashboard (HTML page)", {"description": "the page", "content": {
+        "text/html": {"schema": STR}}})},
+    "/ui/{name}": {"get": _op("A file of the dashboard (JS, CSS, SVG)", {"description": "the file", "content": {
+        t: {"schema": STR} for t in ("text/javascript", "text/css", "image/svg+xml")}}, 404,
+        params=[{"name": "name", "in": "path", "required": True, "schema": STR}])},
     }
 
 

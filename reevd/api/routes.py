@@ -6,7 +6,8 @@ from aiohttp import web
 
 from reevd.api import executions, health, runs, streams
 from reevd.api import metrics as metrics_api
-from reevd.api import openapi
+from reevd.api import benchmark_yml, openapi
+from reevd.api import web as dashboard
 from reevd.api.compat import agents_config, benchmarks, flows, logs_views, performance
 
 API = "/api/v1"
@@ -40,4 +41,6 @@ def add_routes(app: web.Application) -> None:
         web.get(f"{API}/flows/{{session_id}}", flows.flow_diagram),
         web.get(f"{API}/flow-logs/{{benchmark_id}}", flows.flow_logs),
         web.get(f"{API}/openapi.json", openapi.openapi_json),
+        web.get(f"{API}/benchmarks/{{benchmark_id}}/yml", benchmark_yml.benchmark_yml),
+        *dashboard.ROUTES,  # the built-in dashboard at / (reevd/web/)
     ])
