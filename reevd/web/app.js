@@ -53,7 +53,7 @@ function route() {
   current = BY_KEY[key].mount(root, parts.slice(1), params, {
     ready: (name) => {
       const ms = performance.now() - started;
-      window.reevdTimings.push({ view: name || key, ms });
+      window.reevdTimings.push({ view: name || key, ms, sinceLoad: performance.now() });
       main.dataset.ready = key;
     },
   });
