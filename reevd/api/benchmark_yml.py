@@ -7,16 +7,16 @@ import asyncio
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import not_found
+from reevd.errors import not_found
 from reevd.api.params import safe_id
 from reevd.api.responses import json_response
-from reevd.store import catalog as q
+from reevd.store import benchmarks as q
 from runner.benchmark import MAX_FILE_BYTES
 
 
 async def benchmark_yml(request: web.Request) -> web.Response:
     benchmark_id = safe_id(request, "benchmark_id")
-    row = await q.benchmark(q.reader_conn(request.app[keys.STORE]), benchmark_id)
+    row = await q.benchmark(request.app[keys.STORE].reader, benchmark_id)
     if row is None:
         raise not_found("benchmark", benchmark_id)
     folder = request.app[keys.CONFIG].benchmarks_dir

@@ -13,7 +13,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from reevd.api.errors import not_found
+from reevd.errors import not_found
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 TYPES = {
