@@ -55,8 +55,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(marker)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per module: Playwright's sync API holds an event loop on this thread while it
+    lives, so it must be gone before pytest-asyncio's tests (in other modules) run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
