@@ -42,7 +42,9 @@ export function localTime(iso, withDate = true) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   const time = d.toLocaleTimeString(undefined, { hour12: false });
-  return withDate ? `${d.toLocaleDateString()} ${time}` : time;
+  if (!withDate) return time;
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? `today ${time}` : `${d.toLocaleDateString()} ${time}`;
 }
 
 export function timeEl(iso, withDate = true) {

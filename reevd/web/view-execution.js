@@ -73,7 +73,7 @@ export function mount(root, parts, params, ctx) {
     clear(summary,
       card("Status", statusBadge(state.status), state.error_message ? h("span", { class: "err" }, state.error_message) : null),
       paintScore(card("Score", score(state.score), `instruction ${score(fr.instruction_score)} · on-chain ${score(fr.onchain_score)}`), state.score),
-      card("Benchmark", h("a", { href: href(`/benchmarks/${encodeURIComponent(state.benchmark_id || "")}`) }, state.benchmark_id || "—"), `agent ${state.agent || "—"}`),
+      card("Benchmark", h("a", { class: "mono", href: href(`/benchmarks/${encodeURIComponent(state.benchmark_id || "")}`) }, state.benchmark_id || "—"), `agent ${state.agent || "—"}`),
       card("Duration", duration(runDuration(state)),
         h("span", {}, "created ", timeEl(state.created_at), h("br"), "finished ", state.finished_at ? timeEl(state.finished_at) : "—")),
       usage ? card("Tokens", int(usage.total_tokens ?? sum(usage.prompt_tokens, usage.completion_tokens)),
