@@ -75,7 +75,8 @@ export function mount(root, parts, params, ctx) {
       paintScore(card("Score", score(state.score), `instruction ${score(fr.instruction_score)} · on-chain ${score(fr.onchain_score)}`), state.score),
       card("Benchmark", h("a", { class: "mono", href: href(`/benchmarks/${encodeURIComponent(state.benchmark_id || "")}`) }, state.benchmark_id || "—"), `agent ${state.agent || "—"}`),
       card("Duration", duration(runDuration(state)),
-        h("span", {}, "created ", timeEl(state.created_at), h("br"), "finished ", state.finished_at ? timeEl(state.finished_at) : "—")),
+        h("span", {}, "created ", timeEl(state.created_at), h("br"), "started ", state.started_at ? timeEl(state.started_at) : "—",
+          h("br"), "finished ", state.finished_at ? timeEl(state.finished_at) : "—")),
       usage ? card("Tokens", int(usage.total_tokens ?? sum(usage.prompt_tokens, usage.completion_tokens)),
         `in ${int(usage.prompt_tokens)} · out ${int(usage.completion_tokens)} · ${usd(usage.cost_usd)}`) : null);
     renderAssertions(fr.assertions);
@@ -195,9 +196,11 @@ function fmtValue(v) {
 
 // Where a run's LLM usage lives depends on the agent: look in the known places.
 export function usageOf(state) {
-  const fr = state.result_data?.final_result || {};
-  for (const u of [fr.usage, fr.llm_usage, fr.llm?.usage, state.metadata?.usage, state.usage]) {
-    if (u && typeof u === "object" && (u.total_tokens || u.prompt_tokens || u.cost_usd)) return u;
+  const rd = state.result_data || {};
+  const fr = rd.final_result || {};
+  for (const [u, cost] of [[state.usage, state.cost_usd], [rd.usage, rd.cost_usd], [fr.usage, fr.cost_usd],
+    [state.metadata?.usage, state.metadata?.cost_usd]]) {
+    if (u && typeof u === "object" && (u.total_tokens || u.prompt_tokens)) return { cost_usd: cost ?? u.cost_usd ?? null, ...u };
   }
   return null;
 }
