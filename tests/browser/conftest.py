@@ -47,11 +47,12 @@ SKIP = _skip_reason()
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SKIP is None:
         return
-    if os.environ.get("REEVD_BROWSER_TESTS") == "required":  # CI (.ci/run): never skip them silently
+    if os.environ.get("REEVD_BROWSER_TESTS") == "required" and any("tests/browser" in str(i.fspath) for i in items):  # CI (.ci/run): never skip them silently
         raise pytest.UsageError(SKIP.replace("skipped", "required (REEVD_BROWSER_TESTS=required)"))
     marker = pytest.mark.skip(reason=SKIP)
     for item in items:
-        if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
+        uses_browser = "browser" in getattr(item, "fixturenames", ())
+        if uses_browser and "tests/browser" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(marker)
 
 
