@@ -1,11 +1,15 @@
-"""Which agents this install can really run: asked of the runner's own registry."""
+"""Which agents this install knows: asked of the runner's own catalog (pure, no VM, no client)."""
 
 from __future__ import annotations
 
+import os
+
+from runner.agents.catalog import describe_agents
+
 
 def available_agents() -> tuple[str, ...]:
-    try:
-        from runner.agents import KNOWN_AGENTS  # import-light: no VM is loaded
-    except ImportError:
-        return ("deterministic",)
-    return tuple(sorted(KNOWN_AGENTS))
+    return tuple(info.name for info in describe_agents(os.environ))
+
+
+def runnable_agents() -> tuple[str, ...]:
+    return tuple(info.name for info in describe_agents(os.environ) if info.runnable)

@@ -14,7 +14,9 @@ import structlog
 from aiohttp import web
 
 from reevd import keys
-from reevd.agents import available_agents
+import os
+
+from reevd.agent_settings import AgentSettings
 from reevd.api.errors import cors_middleware, error_middleware
 from reevd.api.routes import add_routes
 from reevd.catalog import Catalog
@@ -98,7 +100,10 @@ async def _catalog_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
+    settings = AgentSettings(os.environ)  # saved agent settings merged over the daemon's environment
+    await settings.load(app[keys.STORE].reader)
+    app[keys.AGENT_SETTINGS] = settings
+    launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], settings)
     app[keys.LAUNCHER] = launcher
     app[keys.WATCHER].watch(config.run_logs_dir, launcher.on_run_log_event)  # logs stay bounded while runs run
     await recover(launcher, config, app[keys.STORE], app[keys.INGESTOR])

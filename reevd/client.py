@@ -218,7 +218,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        handler = {"run": cmd_run, "status": cmd_status, "tail": cmd_tail}[args.command]
+        from reevd.eval_client import cmd_eval
+
+        handler = {"run": cmd_run, "status": cmd_status, "tail": cmd_tail, "eval": cmd_eval}[args.command]
         return handler(args)
     except ClientError as exc:
         print(f"reevd {args.command}: {exc}", file=sys.stderr)

@@ -22,7 +22,9 @@ class Config:
     port: int = 3001
     db_path: Path | None = None
     runner_command: tuple[str, ...] = field(default_factory=default_runner_command)
-    max_concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
+    max_concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)  # CPU-bound runs
+    llm_max_concurrency: int = 16  # LLM runs (they wait on the network)
+    llm_max_per_provider: int = 8  # LLM runs calling one provider URL at once
     default_timeout_s: float = 300.0
     max_timeout_s: float = 3600.0
     stop_grace_s: float = 2.0

@@ -31,11 +31,19 @@ session ids:
   Files: <sessions-dir>/session_<session id>.json and enhanced_otel_<session id>.jsonl
   ($REEV_ENHANCED_OTEL_FILE, with {session_id} substituted, overrides the OTEL path).
 
+agents:
+  deterministic; local (LOCAL_MODEL_URL, LOCAL_MODEL_NAME); glm-4.6, glm-4.6-coding
+  (ZAI_API_KEY, ZAI_API_URL); gpt-*, o1-*, o3-*, o4-* and openai:<model> (OPENAI_API_KEY,
+  OPENAI_BASE_URL). REEV_LLM_TIMEOUT_S, REEV_LLM_MAX_RETRIES, REEV_LLM_MAX_TURNS,
+  REEV_LLM_TEMPERATURE, REEV_LLM_CACHE_DIR, REEV_LLM_PRICES tune LLM runs, which also
+  write <sessions-dir>/llm_<session id>.jsonl.
+
 sessions folder:
   --sessions-dir, else $REEV_SESSION_LOG_PATH, else ./logs/sessions (created if missing).
 
 exit status:
-  0 every benchmark ran to a result (any score); 1 an error (bad YAML, unknown agent,
+  0 every benchmark ran to a result (any score); 1 an error (bad YAML, unknown or
+  unconfigured agent,
   mainnet-only benchmark as a single file, a run that failed); 2 a usage error.
   In folder mode a mainnet-only benchmark is reported as "skipped", not as an error.
 """
@@ -83,11 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser.error(f"{path}: no such file or folder")
 
-    from runner.agents import UnknownAgentError, get_agent
+    from runner.agents import AgentConfigError, get_agent
+    from runner.llm.settings import SettingsError
 
     try:
-        agent = get_agent(args.agent)
-    except UnknownAgentError as exc:
+        agent = get_agent(args.agent)  # LLM settings come from the environment, never argv
+    except (AgentConfigError, SettingsError) as exc:
         _err(f"--agent: {exc}")
         return 1
     sessions_dir = args.sessions_dir or Path(os.environ.get(SESSION_DIR_ENV) or DEFAULT_SESSIONS_DIR)

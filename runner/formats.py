@@ -15,12 +15,14 @@ SESSION_PREFIX = "session_"
 SESSION_SUFFIX = ".json"
 OTEL_PREFIX = "enhanced_otel_"
 OTEL_SUFFIX = ".jsonl"
+LLM_PREFIX = "llm_"  # an LLM run's requests/responses, one JSON line per model request
+LLM_SUFFIX = ".jsonl"
 
 # Ids name files and appear in URLs: letters, digits, '-' and '_' only, so that no id can
 # contain a path separator, '..', a NUL or shell metacharacters.
 SAFE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
-FileKind = Literal["session", "otel"]
+FileKind = Literal["session", "otel", "llm"]
 
 
 def is_safe_id(value: str) -> bool:
@@ -35,8 +37,12 @@ def otel_file_name(session_id: str) -> str:
     return f"{OTEL_PREFIX}{session_id}{OTEL_SUFFIX}"
 
 
+def llm_file_name(session_id: str) -> str:
+    return f"{LLM_PREFIX}{session_id}{LLM_SUFFIX}"
+
+
 def classify_file_name(name: str) -> tuple[FileKind, str] | None:
-    """('session'|'otel', id) for a name the daemon should ingest, else None.
+    """('session'|'otel'|'llm', id) for a name the daemon should ingest, else None.
 
     Names whose id is not a safe token are not ours to ingest (returned as None); the
     daemon counts them separately via `looks_like_ours`.
@@ -47,13 +53,18 @@ def classify_file_name(name: str) -> tuple[FileKind, str] | None:
     if name.startswith(OTEL_PREFIX) and name.endswith(OTEL_SUFFIX):
         ident = name[len(OTEL_PREFIX) : -len(OTEL_SUFFIX)]
         return ("otel", ident) if is_safe_id(ident) else None
+    if name.startswith(LLM_PREFIX) and name.endswith(LLM_SUFFIX):
+        ident = name[len(LLM_PREFIX) : -len(LLM_SUFFIX)]
+        return ("llm", ident) if is_safe_id(ident) else None
     return None
 
 
 def looks_like_ours(name: str) -> bool:
     """True when a name has our prefix/suffix, whether or not its id is safe."""
-    return (name.startswith(SESSION_PREFIX) and name.endswith(SESSION_SUFFIX)) or (
-        name.startswith(OTEL_PREFIX) and name.endswith(OTEL_SUFFIX)
+    return (
+        (name.startswith(SESSION_PREFIX) and name.endswith(SESSION_SUFFIX))
+        or (name.startswith(OTEL_PREFIX) and name.endswith(OTEL_SUFFIX))
+        or (name.startswith(LLM_PREFIX) and name.endswith(LLM_SUFFIX))
     )
 
 

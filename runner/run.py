@@ -53,29 +53,24 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
     last_ok = False
     error: str | None = None
 
+    open_session = getattr(agent, "open_session", None)  # LLM agents keep a per-session log
+    if open_session is not None:
+        open_session(session_id, sessions_dir)
     with OtelWriter(o_path, session_id, agent.version) as otel:
-        otel.emit(
-            EventType.PROMPT,
-            prompt={
-                "tool_name_list": list(agent.tool_names),
-                "user_prompt": bench.prompt,
-                "final_prompt": bench.prompt,
-            },
-            # So a reader that sees this file before the session file knows what is running.
-            metadata={"benchmark_id": bench.id, "agent": agent.name},
-        )
         try:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
 
             try:
                 env = SolanaEnv(bench)
             except Exception as exc:
+                _emit_prompt(otel, bench, agent, None)
                 raise _RunFailure(f"VM set-up failed: {type(exc).__name__}: {exc}") from exc
+            _emit_prompt(otel, bench, agent, env.observation())
             key_map = env.key_map  # the initial map: scoring resolves through it
             for number, prompt in enumerate(bench.step_prompts, start=1):
                 t_step = time.perf_counter()
                 obs = env.observation()
-                instructions, thought = _ask_agent(agent, otel, number, prompt, obs, t0)
+                instructions, thought, info = _ask_agent(agent, otel, number, prompt, obs, t0)
                 generated.extend(instructions)
                 try:
                     outcome = env.execute(instructions)
@@ -85,7 +80,7 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
                 steps.append(
                     {
                         "action": [ix.to_dict() for ix in instructions],
-                        "info": {},
+                        "info": info,
                         "observation": obs,
                         "thought": thought,
                     }
@@ -94,7 +89,12 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
                     EventType.STEP_COMPLETE,
                     flow_ms=_ms(time.perf_counter() - t0),
                     step_ms=_ms(time.perf_counter() - t_step),
-                    metadata={"step": number, "transaction_status": outcome.status, "error": outcome.error},
+                    metadata={
+                        "step": number,
+                        "step_name": f"{bench.id}-step-{number}",  # upstream's orchestrator key
+                        "transaction_status": outcome.status,
+                        "error": outcome.error,
+                    },
                 )
             last_ok = env.last.status == "Success"
             scored = final_score(bench.ground_truth, generated, key_map, last_ok)
@@ -107,6 +107,8 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
             scored, last_ok = Score(0.0, 0.0, 0.0), False
 
         success = error is None and is_success(scored.score, last_ok)
+        close_session = getattr(agent, "close_session", None)
+        extra: dict[str, Any] = close_session() if close_session is not None else {}
         end = time.time()
         session = build_session(
             session_id=session_id,
@@ -122,6 +124,7 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
             onchain_score=scored.onchain_score,
             assertions=assertions,
             error=error,
+            extra=extra,
         )
         # The closing OTEL line goes first: once the session file exists, the stream is complete.
         otel.emit(
@@ -152,20 +155,47 @@ def run_benchmark(bench: Benchmark, agent: Agent, session_id: str, sessions_dir:
     )
 
 
+def _emit_prompt(otel: OtelWriter, bench: Benchmark, agent: Agent, obs: dict[str, Any] | None) -> None:
+    """The first OTEL line: the tools offered, the user prompt and (for a model) what it is shown."""
+    render = getattr(agent, "render_prompt", None)
+    final = render(bench.prompt, obs["key_map"], obs["account_states"]) if render and obs else bench.prompt
+    otel.emit(
+        EventType.PROMPT,
+        prompt={"tool_name_list": list(agent.tool_names), "user_prompt": bench.prompt, "final_prompt": final},
+        # So a reader that sees this file before the session file knows what is running.
+        metadata={"benchmark_id": bench.id, "agent": agent.name},
+    )
+
+
 class _RunFailure(Exception):
     """Ends a started run early; its message becomes final_result.error."""
 
 
 def _ask_agent(
     agent: Agent, otel: OtelWriter, step: int, prompt: str, obs: dict[str, Any], t0: float
-) -> tuple[list[RawInstruction], str | None]:
-    """One agent call, traced as a ToolInput/ToolOutput pair; any exception ends the run."""
+) -> tuple[list[RawInstruction], str | None, dict[str, Any]]:
+    """One agent call; any exception ends the run.
+
+    An agent that reports its own tool calls (an LLM) is traced by them; the others as one
+    build_instructions ToolInput/ToolOutput pair.
+    """
 
     def on_tool(name: str, args: Any, output: Any) -> None:
         otel.emit(EventType.TOOL_INPUT, tool_input={"tool_name": name, "tool_args": dict(args)})
-        otel.emit(EventType.TOOL_OUTPUT, tool_output=dict(output))
+        otel.emit(
+            EventType.TOOL_OUTPUT,
+            tool_output=dict(output),
+            flow_ms=_ms(time.perf_counter() - t0),
+            step_ms=_ms(time.perf_counter() - t_call),
+        )
 
     t_call = time.perf_counter()
+    if getattr(agent, "reports_tools", False):
+        try:
+            out = agent.run(AgentInput(prompt, obs["key_map"], obs["account_states"], step, on_tool))
+        except Exception as exc:
+            raise _RunFailure(f"agent {agent.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        return list(out.instructions), out.thought, dict(out.info or {})
     otel.emit(
         EventType.TOOL_INPUT,
         tool_input={
@@ -191,4 +221,4 @@ def _ask_agent(
         flow_ms=_ms(time.perf_counter() - t0),
         step_ms=_ms(time.perf_counter() - t_call),
     )
-    return instructions, out.thought
+    return instructions, out.thought, dict(out.info or {})

@@ -32,7 +32,9 @@ def build_session(
     onchain_score: float,
     assertions: list[dict[str, Any]],
     error: str | None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`extra`: an LLM agent's top-level fields (model, provider_url, usage, cost_usd)."""
     status = SessionStatus.SUCCEEDED if success else SessionStatus.FAILED
     return {
         "session_id": session_id,
@@ -54,6 +56,7 @@ def build_session(
             "error": error,
         },
         "runner_version": __version__,
+        **(extra or {}),
     }
 
 

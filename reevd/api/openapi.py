@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from reevd import __version__, keys
-from reevd.agents import available_agents
+from reevd.agents import runnable_agents
 from reevd.api.responses import json_response
 from reevd.api.agents import AGENT_RE
 from reevd.models import Origin, Status
@@ -48,6 +48,11 @@ def obj(props: dict[str, Any], required: list[str] | None = None, closed: bool =
 def arr(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
+
+EVAL_PROPS: dict[str, Any] = {
+    "eval_id": STR, "created_at": TIME, "agents": arr(STR), "benchmarks": arr(STR), "epochs": INT,
+    "runs": INT, "finished": INT, "status": {"enum": ["running", "completed"]},
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": STR, "message": STR}),
@@ -88,6 +93,7 @@ SCHEMAS: dict[str, Any] = {
         "agent_type": STR, "total_benchmarks": INT, "distinct_benchmarks": INT,
         "average_score": NUM, "success_rate": {"type": "number", "minimum": 0, "maximum": 1},
         "best_benchmarks": arr(STR), "worst_benchmarks": arr(STR), "results": arr(ref("PerformanceResult")),
+        "prompt_tokens": INT, "completion_tokens": INT, "total_tokens": INT, "cost_usd": NNUM, "mean_latency_ms": NNUM,
     }, closed=True),
     "RunHead": obj({"benchmark_id": STR, "execution_id": NSTR, "agent_type": NSTR,
                     "status": {"anyOf": [STATUS, {"type": "null"}]}, "is_running": BOOL, "progress": NNUM}),
@@ -121,8 +127,21 @@ SCHEMAS: dict[str, Any] = {
     "BenchmarkYml": obj({"benchmark_id": ID, "file": STR, "yml_content": STR}, closed=True),
     "AgentConfigSaved": obj({"status": {"const": "saved"}, "agent_type": STR}, closed=True),
     "AgentTestResult": obj({"status": {"enum": ["success", "error"]}, "message": STR, "agent_type": STR,
-                            "checks": arr(obj({"check": STR, "ok": BOOL, "detail": STR}, closed=True)),
-                            "network_checked": {"const": False}}, closed=True),
+                            "missing": NSTR, "network_checked": BOOL, "latency_ms": NNUM,
+                            "model": STR, "http_status": INT},
+                           required=["status", "message", "agent_type", "missing", "network_checked", "latency_ms"],
+                           closed=True),
+    "AgentInfo": obj({"name": STR, "provider": {"enum": ["builtin", "local", "zai", "openai", "unknown"]},
+                      "model": NSTR, "base_url": NSTR, "runnable": BOOL, "missing": NSTR}, closed=True),
+    "EvalStarted": obj({"eval_id": STR, "execution_ids": arr(STR), "runs": INT}, closed=True),
+    "Eval": obj(EVAL_PROPS, closed=True),
+    "EvalCell": obj({"agent": STR, "benchmark_id": STR, "runs": INT, "finished": INT, "mean_score": NNUM,
+                     "stderr": NNUM, "pass_rate": NNUM, "prompt_tokens": INT, "completion_tokens": INT,
+                     "total_tokens": INT, "cost_usd": NNUM, "mean_latency_ms": NNUM,
+                     "execution_ids": arr(STR)}, closed=True),
+    "EvalReport": obj({**EVAL_PROPS, "cells": arr(ref("EvalCell"))}, closed=True),
+    "LlmCalls": obj({"execution_id": STR, "calls": arr(obj({"offset": INT, "call": {"type": "object"}}, closed=True))},
+                    closed=True),
 }
 
 
@@ -156,7 +175,7 @@ def _op(summary: str, ok: dict[str, Any], *errors: int, params: list[dict[str, A
 
 SSE = {"description": "Server-Sent Events (data is JSON text)", "content": {"text/event-stream": {"schema": {
     "type": "object", "required": ["data"],
-    "properties": {"event": {"enum": ["otel", "status", "execution"]}, "data": STR, "id": STR}}}}}
+    "properties": {"event": {"enum": ["otel", "status", "execution", "eval"]}, "data": STR, "id": STR}}}}}
 EXECUTION_ID_Q = _query("execution_id", ID, "a run of this benchmark; default the latest")
 def run_body(agents: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "object", "properties": {
@@ -165,8 +184,16 @@ def run_body(agents: tuple[str, ...]) -> dict[str, Any]:
                   "description": "seconds; at most Config.max_timeout_s (3600)"}}}
 
 
+def eval_body(agents: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "object", "required": ["agents"], "properties": {
+        "agents": {"type": "array", "items": {"enum": list(agents)}, "minItems": 1, "maxItems": 32, "uniqueItems": True,
+                   "description": "agents of GET /api/v1/agents?detail=true that are runnable"},
+        "benchmarks": {"oneOf": [{"const": "all"}, {"type": "array", "items": ID, "minItems": 1, "uniqueItems": True}]},
+        "epochs": {"type": "integer", "minimum": 1, "maximum": 100}}}
+
+
 def paths(agents: tuple[str, ...]) -> dict[str, Any]:
-    """Every route; `agents` (what this install can run) is the one part that varies."""
+    """Every route; `agents` (the runnable ones: what a request may name) is the one part that varies."""
     return {
 
     "/metrics": {"get": _op("Prometheus metrics", {"description": "text exposition format", "content": {
@@ -210,7 +237,10 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
     "/api/v1/upsert-yml": {"post": _op(
         "Validate a benchmark, write benchmarks/<id>.yml atomically, sync it", _json(ref("UpsertResult"), "written"),
         400, 413, body=ref("UpsertRequest"))},
-    "/api/v1/agents": {"get": _op("Agents this install can run", _json(arr(STR), "names"))},
+    "/api/v1/agents": {"get": _op(
+        "Agents this install knows: names (upstream's shape), or with ?detail=true each with runnable and the missing setting",
+        _json({"oneOf": [arr(STR), obj({"agents": arr(ref("AgentInfo"))}, closed=True)]}, "names or details"), 400,
+        params=[_query("detail", {"enum": ["true", "false", "1", "0", "yes", "no"]})])},
     "/api/v1/agent-performance": {"get": _op("Per-agent results of finished runs",
                                              _json(arr(ref("AgentPerformance")), "one per agent"))},
     "/api/v1/agents/config/{agent}": {"get": _op("Saved settings of an agent (key masked)",
@@ -218,8 +248,23 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
                                                  params=[{"name": "agent", "in": "path", "required": True, "schema": AGENT}])},
     "/api/v1/agents/config": {"post": _op("Save an agent's settings", _json(ref("AgentConfigSaved"), "saved"), 400, 413,
                                           body=ref("AgentConfigRequest"))},
-    "/api/v1/agents/test": {"post": _op("Check an agent's settings offline", _json(ref("AgentTestResult"), "what was checked"),
+    "/api/v1/agents/test": {"post": _op("One real minimal request to the agent's API (GET /models, else a one-token completion)",
+                                        _json(ref("AgentTestResult"), "latency and the server's answer or error"),
                                         400, 413, body=ref("AgentConfigRequest"))},
+    "/api/v1/evals": {
+        "post": _op("Start agents x benchmarks x epochs as queued runs", _json(ref("EvalStarted"), "accepted"),
+                    400, 404, 413, body=eval_body(agents), ok_code="202"),
+        "get": _op("Evaluations, newest first", _json(obj({"evals": arr(ref("Eval"))}, closed=True), "evals")),
+    },
+    "/api/v1/evals/{eval_id}": {"get": _op("An eval with per agent x benchmark statistics", _json(ref("EvalReport"), "report"),
+                                           400, 404, params=[_path_id("eval_id")])},
+    "/api/v1/compare": {"get": _op("Per agent x benchmark statistics over every finished run",
+                                   _json(obj({"cells": arr(ref("EvalCell"))}, closed=True), "cells"), 400,
+                                   params=[_query("agents", STR, "comma-separated agent names"),
+                                           _query("benchmarks", STR, "comma-separated benchmark ids")])},
+    "/api/v1/executions/{execution_id}/llm": {"get": _op(
+        "An LLM run's model requests and responses (llm_<id>.jsonl as ingested, keys redacted)",
+        _json(ref("LlmCalls"), "calls"), 400, 404, params=[_path_id("execution_id")])},
     "/api/v1/execution-logs/{benchmark_id}": {"get": _op(
         "Text trace of the latest (or given) run", _json(ref("ExecutionTrace"), "trace"), 400, 404,
         params=[_path_id("benchmark_id"), EXECUTION_ID_Q])},
@@ -248,7 +293,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
 
 
 def document(agents: tuple[str, ...] | None = None) -> dict[str, Any]:
-    all_paths = paths(available_agents() if agents is None else agents)
+    all_paths = paths(runnable_agents() if agents is None else agents)
     # ?format=html answers a page instead of JSON.
     all_paths["/api/v1/flows/{session_id}"]["get"]["responses"]["200"]["content"]["text/html"] = {"schema": STR}
     return {
@@ -261,4 +306,5 @@ def document(agents: tuple[str, ...] | None = None) -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(document(request.app[keys.LAUNCHER].agents))
+    runnable = tuple(info.name for info in request.app[keys.AGENT_SETTINGS].describe() if info.runnable)
+    return json_response(document(runnable))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from reevd.api import agents, benchmarks, executions, flows, health, openapi, runs, streams, traces
+from reevd.api import agent_checks, agents, benchmarks, evals, executions, flows, health, openapi, runs, streams, traces
 from reevd.api import metrics as metrics_api
 from reevd.api import benchmark_yml
 from reevd.api import web as dashboard
@@ -21,6 +21,7 @@ def add_routes(app: web.Application) -> None:
         web.get(f"{API}/executions", executions.list_executions),
         web.get(f"{API}/executions/{{execution_id}}", executions.get_execution),
         web.get(f"{API}/executions/{{execution_id}}/events", executions.list_events),
+        web.get(f"{API}/executions/{{execution_id}}/llm", evals.execution_llm_calls),
         web.get(f"{API}/executions/{{execution_id}}/stream", streams.stream_execution),
         web.get(f"{API}/stream", streams.stream_all),
         web.get(f"{API}/benchmarks/{{benchmark_id}}/status/{{execution_id}}", executions.benchmark_execution_status),
@@ -34,11 +35,16 @@ def add_routes(app: web.Application) -> None:
         web.post(f"{API}/sync", benchmarks.sync),
         web.post(f"{API}/upsert-yml", benchmarks.upsert_yml),
         # agents: what can run, how well it did, its settings
-        web.get(f"{API}/agents", agents.list_agents),
+        web.get(f"{API}/agents", agent_checks.list_agents),
         web.get(f"{API}/agent-performance", agents.agent_performance),
         web.get(f"{API}/agents/config/{{agent}}", agents.get_config),
         web.post(f"{API}/agents/config", agents.save_config),
-        web.post(f"{API}/agents/test", agents.test_config),
+        web.post(f"{API}/agents/test", agent_checks.test_agent),
+        # evals: agents x benchmarks x epochs, and comparisons over finished runs
+        web.post(f"{API}/evals", evals.create_eval),
+        web.get(f"{API}/evals", evals.list_evals),
+        web.get(f"{API}/evals/{{eval_id}}", evals.get_eval),
+        web.get(f"{API}/compare", evals.compare),
         # text views of a run (upstream's UI): trace, program logs, flow diagram
         web.get(f"{API}/execution-logs/{{benchmark_id}}", traces.execution_trace),
         web.get(f"{API}/transaction-logs/{{benchmark_id}}", traces.transaction_logs),

@@ -8,6 +8,7 @@ on each notice, so nothing falls between replay and live and nothing is sent twi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
@@ -16,8 +17,13 @@ from reevd import keys
 from reevd.errors import bad_request, not_found
 from reevd.api.params import safe_id
 from reevd.api.render.execution import event_view, execution_state
+from reevd.evals import eval_view
 from reevd.hub import Notice
+from reevd.store import evals as eval_store
 from reevd.models import Status
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_STREAM_KEY = "reevd.stream_response"
 
 HEARTBEAT_S = 15.0
 MAX_OFFSET = 2**62  # the bound the events route enforces; SQLite integers are 64-bit
@@ -30,6 +36,18 @@ SSE_HEADERS = {
     "X-Accel-Buffering": "no",
     "Access-Control-Allow-Origin": "*",
 }
+
+
+def _eval_of(state: dict[str, object]) -> str | None:
+    raw = state.get("metadata")
+    if not isinstance(raw, str) or "eval_id" not in raw:
+        return None
+    try:
+        meta = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = meta.get("eval_id") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _frame(event: str, data: object, event_id: int | None = None) -> bytes:
@@ -66,6 +84,22 @@ async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.Stre
         return RESYNC
 
 
+def _ends_on_disconnect(handler: Handler) -> Handler:
+    """A client that hangs up mid-stream ends its stream quietly: not a server error."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+            prepared = request.get(_STREAM_KEY)
+            if isinstance(prepared, web.StreamResponse):
+                return prepared  # already started: aiohttp closes it without an error response
+            raise
+
+    return wrapped
+
+
+@_ends_on_disconnect
 async def stream_execution(request: web.Request) -> web.StreamResponse:
     execution_id = safe_id(request, "execution_id")
     after = _resume_point(request)
@@ -74,6 +108,7 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
         raise not_found("execution", execution_id)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
+    request[_STREAM_KEY] = response
     with request.app[keys.HUB].subscribe() as queue:
         while True:
             rows, more = await reader.events(execution_id, after, PAGE)
@@ -102,13 +137,20 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@_ends_on_disconnect
 async def stream_all(request: web.Request) -> web.StreamResponse:
-    """Every execution status change: an invalidation feed for dashboards."""
+    """Every execution status change: an invalidation feed for dashboards.
+
+    A change to a run of an eval is followed by an `eval` frame with the eval's progress
+    (eval_id, runs, finished, status): `reevd eval --wait` and dashboards follow evals here.
+    """
     reader = request.app[keys.STORE].reader
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    await response.write(b": connected\n\n")
+    request[_STREAM_KEY] = response
     with request.app[keys.HUB].subscribe() as queue:
+        # Written once subscribed: a client that has read it misses no later change.
+        await response.write(b": connected\n\n")
         while True:
             notice = await _next_notice(queue, response)
             if notice is None:
@@ -122,9 +164,18 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                     await response.write_eof()
                     return response
                 changed.add(more.execution_id)
+            evals: set[str] = set()
             for execution_id in sorted(changed):
                 state = await reader.execution(execution_id)
                 if state is not None:
                     await response.write(_frame("execution", execution_state(state)))
+                    eval_id = _eval_of(state)
+                    if eval_id is not None:
+                        evals.add(eval_id)
+            for eval_id in sorted(evals):
+                row = await eval_store.eval_row(reader, eval_id)
+                if row is not None:
+                    finished = (await eval_store.eval_progress(reader, [eval_id])).get(eval_id, 0)
+                    await response.write(_frame("eval", eval_view(row, finished)))
     await response.write_eof()
     return response

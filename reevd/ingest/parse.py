@@ -61,6 +61,25 @@ def _optional_str(obj: dict[str, Any], key: str, field: str) -> str:
     return value
 
 
+def _llm_fields(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """An LLM run's model, provider_url, usage and cost_usd (the runner's session superset)."""
+    usage = doc.get("usage")
+    if not isinstance(usage, dict) and "model" not in doc:
+        return None
+    clean_usage = {
+        k: v for k, v in (usage or {}).items()
+        if k in ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "retries")
+        and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    }
+    cost = doc.get("cost_usd")
+    return {
+        "model": doc.get("model") if isinstance(doc.get("model"), str) else None,
+        "provider_url": doc.get("provider_url") if isinstance(doc.get("provider_url"), str) else None,
+        "usage": clean_usage,
+        "cost_usd": cost if isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost) else None,
+    }
+
+
 def parse_session(data: bytes) -> ParsedSession:
     """Parse a session file (upstream's shape, or the runner's superset). Raises InvalidInput."""
     try:
@@ -96,6 +115,9 @@ def parse_session(data: bytes) -> ParsedSession:
         "source": "session_file",
         "final_result": final,
     }
+    llm = _llm_fields(doc)
+    if llm is not None:
+        result_data["llm"] = llm
     try:
         result_json = orjson.dumps(result_data).decode()
     except (orjson.JSONEncodeError, TypeError) as exc:  # orjson parses 1024 levels, writes 255

@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 
 from reevd.ingest.files import Refused, open_regular
+from reevd.ingest.llm import llm_chunks
 from reevd.ingest.otel import TailCounts, otel_chunks
 from reevd.ingest.sessions import read_session
 from reevd.metrics import Metrics
@@ -186,8 +187,10 @@ class Ingestor:
                     try:
                         if kind == "session":
                             await self._ingest_session(name, execution_id, finished)
-                        else:
+                        elif kind == "otel":
                             await self._tail_otel(name, execution_id)
+                        else:
+                            await self._tail_llm(name, execution_id)
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc:  # one bad file never stops ingestion of the others
@@ -262,6 +265,27 @@ class Ingestor:
         if pending is not None:
             await pending
             self._metrics.files_ingested.labels("otel").inc()
+
+    async def _tail_llm(self, name: str, execution_id: str) -> None:
+        """llm_<id>.jsonl: the same exactly-once tailing as OTEL files, into llm_calls."""
+        pending: asyncio.Future[None] | None = None
+        counts = TailCounts()
+        async with self._gate:
+            opened = self._open(name)
+            if opened is None:
+                return
+            fd, st = opened
+            try:
+                for op in llm_chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
+                    self._files[name] = op.file
+                    if pending is not None:
+                        await pending
+                    pending = self._store.writer.submit(op)
+            finally:
+                os.close(fd)
+        if pending is not None:
+            await pending
+            self._metrics.files_ingested.labels("llm").inc()
 
     def _settle_timer_fired(self, name: str) -> None:
         self._settle_timers.pop(name, None)

@@ -17,6 +17,9 @@ class Job:
     agent: str
     benchmark_path: Path
     timeout_s: float
+    # The provider URL of an LLM agent (its own concurrency pool); None for CPU-bound runs.
+    # Filled by the launcher when it queues or adopts the job.
+    provider: str | None = None
 
 
 @dataclass

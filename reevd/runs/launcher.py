@@ -9,6 +9,14 @@ transport kills a still-running child when the transport is closed (daemon shutd
 and runs must outlive a daemon restart. Popen with an argv list (never a shell), in a new
 session, plus a pidfd gives the same event-driven exit without that coupling, and is the
 same mechanism used to re-attach to runs found alive after a restart (recovery.py).
+
+Two pools: CPU-bound runs (the deterministic agent) take `max_concurrency` slots; LLM runs
+mostly wait on the network and take `llm_max_concurrency` slots, and at most
+`llm_max_per_provider` of them call one provider URL at once. A run sends one model request
+at a time, so capping a provider's live runs caps its requests in flight, with no shared
+semaphore across processes. Each pool is FIFO; a provider at its cap does not hold up the
+others. An LLM run gets its agent's settings (saved ones merged over the daemon's
+environment) in its environment, never on its argv.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import os
 import signal
 import subprocess
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,7 @@ from typing import Any
 import orjson
 import structlog
 
+from reevd.agent_settings import AgentSettings, AgentUnavailable
 from reevd.config import Config
 from reevd.errors import RequestError
 from reevd.ingest import Ingestor
@@ -42,14 +51,16 @@ log = structlog.get_logger("reevd.launcher")
 
 
 class Launcher:
-    def __init__(self, config: Config, store: Store, ingestor: Ingestor, metrics: Metrics, agents: tuple[str, ...]) -> None:
+    def __init__(self, config: Config, store: Store, ingestor: Ingestor, metrics: Metrics, settings: AgentSettings) -> None:
         self._config = config
         self._store = store
         self._ingestor = ingestor
         self._metrics = metrics
-        self.agents = agents
-        self._queue: deque[Job] = deque()
+        self.settings = settings
+        self._queue: deque[Job] = deque()  # CPU-bound runs
+        self._llm_queues: OrderedDict[str, deque[Job]] = OrderedDict()  # provider URL -> its runs, FIFO
         self._live: dict[str, LiveRun] = {}
+        self._live_llm: dict[str, int] = {}  # provider URL -> live runs
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         config.run_logs_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +71,15 @@ class Launcher:
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + sum(len(q) for q in self._llm_queues.values())
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return self.settings.names()
+
+    @property
+    def llm_in_flight(self) -> int:
+        return sum(self._live_llm.values())
 
     # --- validation ------------------------------------------------------------------------
 
@@ -81,8 +100,11 @@ class Launcher:
         raise RequestError(404, "not_found", f"benchmark '{benchmark_id}' not found in {self._config.benchmarks_dir}")
 
     def check_agent(self, agent: str) -> None:
-        if agent not in self.agents:
-            raise RequestError(400, "unknown_agent", f"agent: unknown agent '{agent[:80]}'; known agents: {', '.join(self.agents)}")
+        """400 for an unknown agent, or a known one missing a setting (named in the message)."""
+        try:
+            self.settings.check(agent[:210])
+        except AgentUnavailable as exc:
+            raise RequestError(400, exc.code, exc.message) from None
 
     def check_timeout(self, timeout_s: float | None) -> float:
         if timeout_s is None:
@@ -110,13 +132,18 @@ class Launcher:
         return execution_id, (Status.RUNNING if execution_id in self._live else Status.QUEUED)
 
     def enqueue(self, job: Job) -> None:
-        self._queue.append(job)
+        job.provider = self.settings.provider_of(job.agent)
+        if job.provider is None:
+            self._queue.append(job)
+        else:
+            self._llm_queues.setdefault(job.provider, deque()).append(job)
 
     async def stop(self, execution_id: str) -> bool:
         """Stop a queued or running run. False when this daemon has no such active run."""
-        for job in list(self._queue):
-            if job.execution_id == execution_id:
-                self._queue.remove(job)
+        for queue in (self._queue, *self._llm_queues.values()):
+            job = next((j for j in queue if j.execution_id == execution_id), None)
+            if job is not None:
+                queue.remove(job)
                 await self._store.writer.write(RunEnded(execution_id, Status.STOPPED.value, "stopped by request before it started", None, utc_now_iso()))
                 return True
         run = self._live.get(execution_id)
@@ -128,14 +155,31 @@ class Launcher:
     # --- spawning --------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Start queued runs while there are free slots."""
-        while self._queue and len(self._live) < self._config.max_concurrency and not self._closing:
-            job = self._queue.popleft()
-            try:
-                self._spawn(job)
-            except OSError as exc:
-                log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
-                self._record(RunEnded(job.execution_id, Status.FAILED.value, f"could not start the runner: {exc}", None, utc_now_iso()))
+        """Start queued runs while their pool (and, for LLM runs, their provider) has free slots."""
+        if self._closing:
+            return
+        while self._queue and len(self._live) - self.llm_in_flight < self._config.max_concurrency:
+            self._start(self._queue.popleft())
+        # LLM runs: round-robin over providers with work and a free slot, FIFO within each.
+        while self.llm_in_flight < self._config.llm_max_concurrency:
+            ready = [p for p, q in self._llm_queues.items()
+                     if q and self._live_llm.get(p, 0) < self._config.llm_max_per_provider]
+            if not ready:
+                break
+            for provider in ready:
+                if self.llm_in_flight >= self._config.llm_max_concurrency:
+                    break
+                queue = self._llm_queues[provider]
+                self._start(queue.popleft())
+                if not queue:
+                    del self._llm_queues[provider]
+
+    def _start(self, job: Job) -> None:
+        try:
+            self._spawn(job)
+        except OSError as exc:
+            log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
+            self._record(RunEnded(job.execution_id, Status.FAILED.value, f"could not start the runner: {exc}", None, utc_now_iso()))
 
     def _command(self, job: Job) -> list[str]:
         return [*self._config.runner_command, str(job.benchmark_path), f"--agent={job.agent}",
@@ -152,6 +196,7 @@ class Launcher:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: survives the daemon, killable as a group
                 close_fds=True,
+                env=self.settings.env_for(job.agent),  # the agent's settings: environment, never argv
             )
         pidfd = open_pidfd(proc.pid)
         if pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
@@ -159,7 +204,7 @@ class Launcher:
             proc.wait()
             raise OSError("pidfd_open is not available on this kernel")
         run = LiveRun(job, proc.pid, proc, pidfd, log_path)
-        self._live[job.execution_id] = run
+        self._add_live(run)
         self.arm(run, job.timeout_s)
         self._metrics.runs_started.inc()
         self._record(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
@@ -167,9 +212,25 @@ class Launcher:
 
     def adopt(self, job: Job, pid: int, pidfd: int, remaining_s: float) -> None:
         """Watch a runner found alive after a restart as if we had spawned it."""
+        job.provider = self.settings.provider_of(job.agent)
         run = LiveRun(job, pid, None, pidfd, self.log_path(job.execution_id))
-        self._live[job.execution_id] = run
+        self._add_live(run)
         self.arm(run, remaining_s)
+
+    def _add_live(self, run: LiveRun) -> None:
+        self._live[run.job.execution_id] = run
+        if run.job.provider is not None:
+            self._live_llm[run.job.provider] = self._live_llm.get(run.job.provider, 0) + 1
+
+    def _remove_live(self, execution_id: str) -> None:
+        run = self._live.pop(execution_id, None)
+        provider = run.job.provider if run is not None else None
+        if provider is not None:
+            left = self._live_llm.get(provider, 0) - 1
+            if left > 0:
+                self._live_llm[provider] = left
+            else:
+                self._live_llm.pop(provider, None)
 
     def arm(self, run: LiveRun, remaining_s: float) -> None:
         loop = asyncio.get_running_loop()
@@ -255,7 +316,7 @@ class Launcher:
             log.error("run_exit_handling_failed", execution_id=execution_id, error=repr(exc))
         finally:
             bound_log(run.log_path, self._config.run_log_max_bytes)
-            self._live.pop(execution_id, None)
+            self._remove_live(execution_id)
             run.done.set()
             log.info("run_exited", execution_id=execution_id, returncode=returncode, outcome=run.outcome)
             self.pump()
@@ -288,5 +349,6 @@ class Launcher:
                 # and queue it for reaping at interpreter exit.
                 run.proc.returncode = -1
         self._live.clear()
+        self._live_llm.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

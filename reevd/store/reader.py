@@ -144,7 +144,13 @@ class Reader:
         """Every run that ended with a verdict (Completed/Failed), oldest first; JSON picked apart in SQL."""
         return await self.all(f"""
             SELECT execution_id, benchmark_id, agent, status, score, created_at, finished_at, updated_at,
-                   json_extract(result_data, '$.final_result.execution_time_ms') AS execution_time_ms
+                   json_extract(result_data, '$.final_result.execution_time_ms') AS execution_time_ms,
+                   json_extract(result_data, '$.llm.usage.prompt_tokens') AS prompt_tokens,
+                   json_extract(result_data, '$.llm.usage.completion_tokens') AS completion_tokens,
+                   json_extract(result_data, '$.llm.usage.total_tokens') AS total_tokens,
+                   json_extract(result_data, '$.llm.usage.latency_ms') AS latency_ms,
+                   json_extract(result_data, '$.llm.usage.requests') AS requests,
+                   json_extract(result_data, '$.llm.cost_usd') AS cost_usd
             FROM executions WHERE status IN {JUDGED_SQL} AND agent != ''
             ORDER BY COALESCE(finished_at, updated_at), execution_id""")
 

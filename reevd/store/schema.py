@@ -86,4 +86,26 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 3: evaluations (agents x benchmarks x epochs; their runs are executions whose metadata
+    # names the eval) and the model requests of LLM runs (llm_<id>.jsonl, one row per line).
+    """
+    CREATE TABLE evals (
+        eval_id    TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        agents     TEXT NOT NULL,
+        benchmarks TEXT NOT NULL,
+        epochs     INTEGER NOT NULL,
+        runs       INTEGER NOT NULL
+    );
+    CREATE INDEX evals_by_created ON evals(created_at DESC, eval_id DESC);
+    CREATE INDEX executions_by_eval ON executions(json_extract(metadata, '$.eval_id'))
+        WHERE json_extract(metadata, '$.eval_id') IS NOT NULL;
+
+    CREATE TABLE llm_calls (
+        execution_id TEXT NOT NULL,
+        offset       INTEGER NOT NULL,
+        body         TEXT NOT NULL,
+        PRIMARY KEY (execution_id, offset)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -1,33 +1,30 @@
-"""Agents that turn a benchmark prompt into Solana instructions, by name."""
+"""Agents that turn a benchmark prompt into Solana instructions, by name.
+
+Names and their settings live in runner.agents.catalog (pure, cheap to import); this module
+builds the agent itself. An unknown or unconfigured name raises AgentConfigError.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Mapping
 
 from runner.agents.base import Agent, AgentError, AgentInput, AgentOutput
+from runner.agents.catalog import AgentConfigError, resolve_agent
+
+UnknownAgentError = AgentConfigError  # the name earlier callers used
 
 
-def _deterministic() -> Agent:
-    from runner.agents.deterministic import DeterministicAgent
+def get_agent(name: str, env: Mapping[str, str] | None = None) -> Agent:
+    environ = os.environ if env is None else env
+    config = resolve_agent(name, environ)
+    if config is None:
+        from runner.agents.deterministic import DeterministicAgent
 
-    return DeterministicAgent()
+        return DeterministicAgent()
+    from runner.llm.agent import build_llm_agent  # lazy: imports the openai client
 
-
-# name -> factory; factories import lazily so listing names stays cheap.
-KNOWN_AGENTS: dict[str, Callable[[], Agent]] = {"deterministic": _deterministic}
-
-
-class UnknownAgentError(ValueError):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"unknown agent {name!r}; known agents: {', '.join(sorted(KNOWN_AGENTS))}")
+    return build_llm_agent(config, environ)
 
 
-def get_agent(name: str) -> Agent:
-    factory = KNOWN_AGENTS.get(name)
-    if factory is None:
-        raise UnknownAgentError(name)
-    return factory()
-
-
-__all__ = ["KNOWN_AGENTS", "Agent", "AgentError", "AgentInput", "AgentOutput", "UnknownAgentError", "get_agent"]
+__all__ = ["Agent", "AgentConfigError", "AgentError", "AgentInput", "AgentOutput", "UnknownAgentError", "get_agent"]

@@ -29,6 +29,7 @@ class AgentInput:
 class AgentOutput:
     instructions: list[RawInstruction]
     thought: str | None = None  # stored as the step's "thought" in the session
+    info: Mapping[str, Any] | None = None  # stored as the step's "info" (e.g. an LLM's stop reason)
 
 
 class AgentError(Exception):

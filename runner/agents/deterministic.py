@@ -56,20 +56,20 @@ class DeterministicAgent:
     tool_names: tuple[str, ...] = ("sol_transfer", "spl_transfer", "create_associated_token_account", "memo")
 
     def run(self, inp: AgentInput) -> AgentOutput:
-        ctx = _Context(inp.key_map, inp.account_states)
+        ctx = InstructionBuilder(inp.key_map, inp.account_states)
         creates: list[RawInstruction] = []
         transfers: list[tuple[int, RawInstruction]] = []
         auth = AUTHORITY_RE.search(inp.prompt)
         authority = auth["auth"] if auth else USER_WALLET
         for m in SOL_RE.finditer(inp.prompt):
-            lamports = _base_units(m["amount"], 9)
+            lamports = base_units(m["amount"], 9)
             transfers.append((m.start(), ctx.sol_transfer(m["to"], lamports)))
         create = CREATE_RE.search(inp.prompt)
         for m in TOKEN_RE.finditer(inp.prompt):
             if m["symbol"].upper() == "SOL":
                 continue
             src = ctx.token_account(m["src"])
-            amount = _base_units(m["amount"], mint_decimals(src["mint"]))
+            amount = base_units(m["amount"], mint_decimals(src["mint"]))
             if create is not None and m["dst"] not in inp.account_states:
                 creates.append(ctx.create_ata(m["dst"], create["owner"], src["mint"], src["owner"]))
             transfers.append((m.start(), ctx.token_transfer(src["owner"], m["src"], m["dst"], authority, amount)))
@@ -80,7 +80,11 @@ class DeterministicAgent:
         return AgentOutput(instructions)
 
 
-class _Context:
+class InstructionBuilder:
+    """Instruction builders shared by this agent and the LLM tools (runner/tools/): one
+    encoding of every instruction, whichever agent asked for it. Names resolve through the
+    key_map; a base58 address stands for itself."""
+
     def __init__(self, key_map: Mapping[str, str], states: Mapping[str, Mapping[str, Any]]) -> None:
         self.key_map = key_map
         self.states = states
@@ -98,10 +102,10 @@ class _Context:
             raise AgentError(f"{name} is not an existing token account")
         return state
 
-    def sol_transfer(self, to: str, lamports: int) -> RawInstruction:
+    def sol_transfer(self, to: str, lamports: int, sender: str = USER_WALLET) -> RawInstruction:
         return RawInstruction(
             SYSTEM_PROGRAM,
-            (AccountMetaData(self.addr(USER_WALLET), True, True), AccountMetaData(self.addr(to), False, True)),
+            (AccountMetaData(self.addr(sender), True, True), AccountMetaData(self.addr(to), False, True)),
             b58encode(struct.pack("<IQ", SYSTEM_TRANSFER, lamports)),
         )
 
@@ -130,13 +134,13 @@ class _Context:
             b58encode(bytes([ATA_CREATE_IDEMPOTENT])),
         )
 
-    def memo(self, text: str) -> RawInstruction:
+    def memo(self, text: str, signer: str = USER_WALLET) -> RawInstruction:
         return RawInstruction(
-            MEMO_PROGRAM, (AccountMetaData(self.addr(USER_WALLET), True, False),), b58encode(text.encode("utf-8"))
+            MEMO_PROGRAM, (AccountMetaData(self.addr(signer), True, False),), b58encode(text.encode("utf-8"))
         )
 
 
-def _base_units(amount: str, decimals: int) -> int:
+def base_units(amount: str, decimals: int) -> int:
     try:
         value = Decimal(amount) * (10**decimals)
     except InvalidOperation:

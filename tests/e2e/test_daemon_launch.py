@@ -132,7 +132,7 @@ def test_validation_refuses_bad_ids_agents_and_paths(daemon_factory, tmp_path: P
     d = daemon_factory(root).start()
     status, body = d.post("/benchmarks/nope/run", {"agent": "deterministic"})
     assert status == 404 and body["error"] == "not_found"
-    status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": "gpt-nothing"})
+    status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": "gemini-nothing"})
     assert status == 400 and "deterministic" in body["message"] and "agent" in body["message"]
     for trick in ("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%2Fetc%2Fpasswd", "evil", "loop", "a%00b"):
         status, body = d.post(f"/benchmarks/{trick}/run", {"agent": "deterministic"})

@@ -9,7 +9,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 FIXTURES = ROOT / "tests" / "fixtures"
-UPSTREAM = ROOT.parent / "shared" / "reev-captures"
+
+
+def _find_captures() -> Path:
+    """../shared/reev-captures from the repo root, or from a parent (a git worktree sits one level deeper)."""
+    for base in ROOT.parents:
+        candidate = base / "shared" / "reev-captures"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "reev-captures"
+
+
+UPSTREAM = _find_captures()
 
 # What the deterministic agent must score on the project's own benchmarks, and the verdict.
 PROJECT_EXPECTED = {

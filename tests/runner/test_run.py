@@ -36,7 +36,12 @@ def test_otel_stream_of_a_successful_run(tmp_path: Path) -> None:
     )
     events = _events(r.otel_path)
     assert [e["event_type"] for e in events] == ["Prompt", "ToolInput", "ToolOutput", "StepComplete", "SessionComplete"]
-    assert events[3]["metadata"] == {"step": 1, "transaction_status": "Success", "error": None}
+    assert events[3]["metadata"] == {
+        "step": 1,
+        "step_name": "001-sol-transfer-step-1",
+        "transaction_status": "Success",
+        "error": None,
+    }
     assert events[4]["metadata"] == {"status": "Succeeded", "success": True, "score": 1.0, "error": None}
     assert {e["session_id"] for e in events} == {"t1"}
 

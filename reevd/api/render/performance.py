@@ -32,11 +32,28 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _llm_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tokens and cost summed over an agent's runs; mean latency per model request (null without any)."""
+    def total(key: str) -> float:
+        return sum(float(r[key]) for r in rows if isinstance(r.get(key), (int, float)))
+    costs = [float(r["cost_usd"]) for r in rows if isinstance(r.get("cost_usd"), (int, float))]
+    requests = total("requests")
+    return {
+        "prompt_tokens": int(total("prompt_tokens")),
+        "completion_tokens": int(total("completion_tokens")),
+        "total_tokens": int(total("total_tokens")),
+        "cost_usd": round(sum(costs), 8) if costs else None,
+        "mean_latency_ms": round(total("latency_ms") / requests, 3) if requests else None,
+    }
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """rows: finished executions oldest first. One summary per agent, sorted by agent."""
     by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    raw_by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_agent[row["agent"]].append(_result(row))
+        raw_by_agent[row["agent"]].append(row)
     out = []
     for agent in sorted(by_agent):
         results = by_agent[agent]
@@ -58,5 +75,6 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "best_benchmarks": best,
             "worst_benchmarks": worst,
             "results": list(reversed(results)),  # newest first
+            **_llm_totals(raw_by_agent[agent]),
         })
     return out

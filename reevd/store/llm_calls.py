@@ -1,0 +1,44 @@
+"""The model requests of LLM runs (schema migration 3): llm_<id>.jsonl lines, one row each.
+
+Written like OTEL events: each chunk of complete lines and the file's new offset commit in
+one transaction, so every line is stored exactly once across restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import orjson
+
+from reevd.store.reader import Reader
+from reevd.store.writes import FileState, Statement, WriteOp
+
+
+@dataclass(frozen=True)
+class LlmChunk(WriteOp):
+    execution_id: str
+    file: FileState
+    rows: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, line JSON text)
+    replaced: bool = False
+
+    INSERT_SQL: ClassVar[str] = (
+        "INSERT OR IGNORE INTO llm_calls (execution_id, offset, body) "
+        "SELECT ?1, value ->> 0, value ->> 1 FROM json_each(?2)"
+    )
+    DELETE_SQL: ClassVar[str] = "DELETE FROM llm_calls WHERE execution_id = ?"
+
+    def statements(self) -> list[Statement]:
+        out: list[Statement] = []
+        if self.replaced:
+            out.append((self.DELETE_SQL, (self.execution_id,)))
+        out.append(self.file.statement())
+        if self.rows:
+            out.append((self.INSERT_SQL, (self.execution_id, orjson.dumps(self.rows).decode())))
+        return out
+
+
+async def llm_calls(reader: Reader, execution_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+    return await reader.all(
+        "SELECT offset, body FROM llm_calls WHERE execution_id = ? ORDER BY offset LIMIT ?", (execution_id, limit)
+    )

@@ -1,0 +1,1 @@
+"""The LLM agent: a chat-completions tool loop over runner/tools, behind a one-method backend."""

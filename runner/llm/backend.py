@@ -1,0 +1,195 @@
+"""The one-method seam between the harness and a model: `complete(request) -> Exchange`.
+
+`OpenAIBackend` sends the request with the `openai` package (its retries with backoff and
+retry-after, an explicit timeout, no streaming) and returns the raw response JSON, the
+latency and how many retries it took. `CachingBackend` answers repeated requests from disk;
+`ReplayBackend` answers from a recorded llm_<id>.jsonl. Tests use the real OpenAIBackend
+against a local fake server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+
+@dataclass
+class Exchange:
+    request: dict[str, Any]
+    response: dict[str, Any]
+    latency_ms: float
+    retries: int = 0
+    cached: bool = False
+
+
+class LlmCallError(Exception):
+    """The model could not be reached or kept erroring after the client's retries."""
+
+    def __init__(self, message: str, retries: int = 0, latency_ms: float = 0.0) -> None:
+        super().__init__(message)
+        self.retries = retries
+        self.latency_ms = latency_ms
+
+
+class ChatBackend(Protocol):
+    base_url: str
+
+    def complete(self, request: dict[str, Any]) -> Exchange: ...
+
+    def close(self) -> None: ...
+
+
+class OpenAIBackend:
+    """The openai client, created on first use and dropped by close() (each session closes it)."""
+
+    def __init__(self, base_url: str, api_key: str, timeout_s: float, max_retries: int) -> None:
+        self.base_url = base_url
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+        self._max_retries = max_retries
+        self._attempts = 0
+        self._client: Any = None
+        self._http: Any = None
+
+    def _connect(self) -> Any:
+        import httpx  # lazy: only an LLM run pays for these imports
+        import openai
+
+        def count(_request: httpx.Request) -> None:
+            self._attempts += 1  # every attempt, so retries = attempts - 1
+
+        self._http = httpx.Client(event_hooks={"request": [count]}, timeout=self._timeout_s)
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=self._api_key,
+            timeout=self._timeout_s,
+            max_retries=self._max_retries,
+            http_client=self._http,
+        )
+        return self._client
+
+    def complete(self, request: dict[str, Any]) -> Exchange:
+        import openai
+
+        client = self._client or self._connect()
+        self._attempts = 0
+        t0 = time.perf_counter()
+        try:
+            raw = client.chat.completions.with_raw_response.create(**request)
+            body = orjson.loads(raw.http_response.content)
+        except openai.APIStatusError as exc:
+            raise LlmCallError(
+                f"HTTP {exc.status_code} from {self.base_url}: {_error_text(exc)}", self._retries(), _ms(t0)
+            ) from None
+        except openai.APIError as exc:  # connection errors and timeouts
+            raise LlmCallError(f"{type(exc).__name__} calling {self.base_url}: {exc}", self._retries(), _ms(t0)) from None
+        except orjson.JSONDecodeError:
+            raise LlmCallError(f"{self.base_url} answered with a body that is not JSON", self._retries(), _ms(t0)) from None
+        if not isinstance(body, dict):
+            raise LlmCallError(f"{self.base_url} answered with JSON that is not an object", self._retries(), _ms(t0))
+        return Exchange(request, body, _ms(t0), self._retries())
+
+    def _retries(self) -> int:
+        return max(self._attempts - 1, 0)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self._client = self._http = None
+
+
+def _error_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:500]
+    return str(getattr(exc, "message", exc))[:500]
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
+
+
+def request_key(request: Mapping[str, Any], aliases: Mapping[str, str] | None = None) -> str:
+    """sha256 of the whole request (model, messages, tools, settings); not of the URL, so a
+    recorded cache can be replayed against another server."""
+    blob = _aliased(orjson.dumps(request, option=orjson.OPT_SORT_KEYS), aliases or {})
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _aliased(blob: bytes, aliases: Mapping[str, str]) -> bytes:
+    """Placeholder addresses -> {{NAME}}: a run's keys are random, so a re-run must match by name."""
+    for name, address in aliases.items():
+        blob = blob.replace(address.encode(), b"{{" + name.encode() + b"}}")
+    return blob
+
+
+def _unaliased(blob: bytes, aliases: Mapping[str, str]) -> bytes:
+    for name, address in aliases.items():
+        blob = blob.replace(b"{{" + name.encode() + b"}}", address.encode())
+    return blob
+
+
+class CachingBackend:
+    """Answer a request seen before from REEV_LLM_CACHE_DIR; store new answers there atomically.
+
+    The key hashes the whole request with this run's placeholder addresses (`aliases`, set per
+    step by the agent) written as their names, and the stored answer is kept the same way, so
+    a re-run of the same benchmark hits the cache although its keypairs are new.
+    """
+
+    def __init__(self, inner: ChatBackend, cache_dir: Path) -> None:
+        self.inner = inner
+        self.base_url = inner.base_url
+        self.dir = cache_dir
+        self.aliases: dict[str, str] = {}
+        cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def set_aliases(self, aliases: Mapping[str, str]) -> None:
+        self.aliases = dict(aliases)
+
+    def complete(self, request: dict[str, Any]) -> Exchange:
+        path = self.dir / f"{request_key(request, self.aliases)}.json"
+        try:
+            body = orjson.loads(_unaliased(path.read_bytes(), self.aliases))
+            if isinstance(body, dict):
+                return Exchange(request, body, 0.0, 0, cached=True)
+        except (OSError, orjson.JSONDecodeError):
+            pass
+        exchange = self.inner.complete(request)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_aliased(orjson.dumps(exchange.response), self.aliases))
+        os.replace(tmp, path)
+        return exchange
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class ReplayBackend:
+    """Answers in order from recorded responses (e.g. the `response` of llm_<id>.jsonl lines)."""
+
+    def __init__(self, responses: Iterable[dict[str, Any]], base_url: str = "replay:") -> None:
+        self.base_url = base_url
+        self._responses = list(responses)
+
+    @classmethod
+    def from_llm_log(cls, path: Path) -> ReplayBackend:
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+        return cls([r["response"] for r in lines if isinstance(r.get("response"), dict)])
+
+    def complete(self, request: dict[str, Any]) -> Exchange:
+        if not self._responses:
+            raise LlmCallError("replay: no recorded response left")
+        return Exchange(request, self._responses.pop(0), 0.0)
+
+    def close(self) -> None:
+        pass
