@@ -204,7 +204,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
     "/api/v1/executions": {"get": _op("Executions, newest first (keyset pages)", _json(ref("ExecutionList"), "a page"), 400,
                                       params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                                               _query("cursor", STR, "next_cursor of the previous page"),
-                                              _query("benchmark", ID), _query("agent", ID),
+                                              _query("benchmark", ID), _query("agent", AGENT),
                                               _query("status", STATUS)])},
     "/api/v1/executions/{execution_id}": {"get": _op("One execution", _json(ref("ExecutionState"), "its state"), 400, 404,
                                                      params=[_path_id("execution_id")])},
@@ -230,7 +230,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         params=[_path_id("benchmark_id"), _path_id("execution_id")])},
     "/api/v1/benchmarks/{benchmark_id}/status": {"get": _op(
         "The latest run of a benchmark", _json(ref("ExecutionState"), "its state"), 400, 404,
-        params=[_path_id("benchmark_id"), _query("agent", ID)])},
+        params=[_path_id("benchmark_id"), _query("agent", AGENT)])},
     "/api/v1/benchmarks": {"get": _op("Benchmarks, sorted by id, one per id (114* hidden as upstream)",
                                       _json(arr(ref("Benchmark")), "the catalog"))},
     "/api/v1/sync": {"post": _op("Rescan benchmarks/ into the catalog", _json(ref("SyncResult"), "counts"))},

@@ -56,9 +56,11 @@ export async function has(route) {
   return (await routes()).has(API + route);
 }
 
-// Agents: older daemons answer ["name"], newer ones [{name, runnable, missing}].
+// Agents with what keeps each from running: {"agents": [{name, runnable, missing, ...}]} with
+// ?detail=true; a daemon without details answers its upstream-style list of names.
 export async function agents() {
-  const list = await get("/agents");
+  const body = await get("/agents?detail=true");
+  const list = Array.isArray(body) ? body : body.agents || [];
   return list.map((a) => (typeof a === "string"
     ? { name: a, runnable: true, missing: [] }
     : { name: a.name ?? a.agent ?? a.id, runnable: a.runnable !== false, missing: a.missing || [], ...a }));

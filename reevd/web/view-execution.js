@@ -78,7 +78,8 @@ export function mount(root, parts, params, ctx) {
         h("span", {}, "created ", timeEl(state.created_at), h("br"), "started ", state.started_at ? timeEl(state.started_at) : "—",
           h("br"), "finished ", state.finished_at ? timeEl(state.finished_at) : "—")),
       usage ? card("Tokens", int(usage.total_tokens ?? sum(usage.prompt_tokens, usage.completion_tokens)),
-        `in ${int(usage.prompt_tokens)} · out ${int(usage.completion_tokens)} · ${usd(usage.cost_usd)}`) : null);
+        `in ${int(usage.prompt_tokens)} · out ${int(usage.completion_tokens)} · ${usd(usage.cost_usd)}`
+        + `${usage.requests ? ` · ${usage.requests} call${usage.requests === 1 ? "" : "s"}` : ""}${usage.model ? ` · ${usage.model}` : ""}`) : null);
     renderAssertions(fr.assertions);
   }
 
@@ -198,9 +199,9 @@ function fmtValue(v) {
 export function usageOf(state) {
   const rd = state.result_data || {};
   const fr = rd.final_result || {};
-  for (const [u, cost] of [[state.usage, state.cost_usd], [rd.usage, rd.cost_usd], [fr.usage, fr.cost_usd],
+  for (const [u, cost] of [[rd.llm?.usage, rd.llm?.cost_usd], [state.usage, state.cost_usd], [rd.usage, rd.cost_usd], [fr.usage, fr.cost_usd],
     [state.metadata?.usage, state.metadata?.cost_usd]]) {
-    if (u && typeof u === "object" && (u.total_tokens || u.prompt_tokens)) return { cost_usd: cost ?? u.cost_usd ?? null, ...u };
+    if (u && typeof u === "object" && (u.total_tokens || u.prompt_tokens)) return { cost_usd: cost ?? u.cost_usd ?? null, model: rd.llm?.model, ...u };
   }
   return null;
 }
@@ -236,28 +237,35 @@ function traceBlock(text) {
   return h("pre", { class: "panel-scroll tall trace", tabindex: "0" }, lines);
 }
 
-// The model transcript: requests and responses in order, messages by role.
+// The model transcript: each call's new messages (a request repeats the conversation so far),
+// then the model's reply, with step, turn, tokens and latency.
 function transcript(data) {
-  const list = Array.isArray(data) ? data : data.exchanges || data.requests || data.transcript || data.calls || null;
-  if (!Array.isArray(list)) return pre(json(data), "tall");
+  const list = (data.calls || data.exchanges || []).map((c) => c.call || c);
   if (!list.length) return h("p", { class: "muted" }, "No model calls recorded.");
+  const seen = new Map(); // step -> messages already shown
   return h("div", { class: "panel-scroll tall", tabindex: "0" }, list.map((x, i) => {
-    const req = x.request || x;
+    const req = x.request || {};
     const res = x.response || null;
-    const messages = req.messages || [];
-    const usage = res?.usage || x.usage;
+    const messages = Array.isArray(req.messages) ? req.messages : [];
+    const shown = seen.get(x.step) || 0;
+    seen.set(x.step, messages.length);
+    const fresh = messages.slice(shown).filter((m, j) => !(shown && j === 0 && m.role === "assistant"));
+    const usage = x.usage || res?.usage;
     return h("article", { class: "exchange" },
-      h("h3", {}, `Call ${i + 1}`, req.model ? h("span", { class: "muted" }, ` · ${req.model}`) : null,
-        usage ? h("span", { class: "muted" }, ` · ${int(usage.prompt_tokens)} in / ${int(usage.completion_tokens)} out`) : null),
-      messages.map((m) => message(m.role, m.content, m.tool_calls)),
-      res ? (res.choices || []).map((c) => message(`${c.message?.role || "assistant"} (response)`, c.message?.content, c.message?.tool_calls)) : null,
-      !messages.length && !res ? pre(json(x), "inner") : null);
+      h("h3", {}, `Call ${i + 1}`, x.step !== undefined ? ` · step ${x.step}` : "", x.turn !== undefined ? ` · turn ${x.turn}` : "",
+        h("span", { class: "muted" }, [req.model ? ` · ${req.model}` : "",
+          usage ? ` · ${int(usage.prompt_tokens)} in / ${int(usage.completion_tokens)} out` : "",
+          x.latency_ms !== undefined ? ` · ${duration(x.latency_ms)}` : "", x.cached ? " · cached" : ""].join(""))),
+      fresh.map((m) => message(m.role, m.content, m.tool_calls)),
+      res ? (res.choices || []).map((c) => message("assistant (reply)", c.message?.content, c.message?.tool_calls)) : null,
+      x.error ? h("p", { class: "err" }, typeof x.error === "string" ? x.error : json(x.error)) : null);
   }));
 }
 
 function message(role, content, toolCalls) {
   const text = typeof content === "string" ? content : content ? json(content) : "";
+  const calls = (toolCalls || []).map((t) => `${t.function?.name || "?"}(${t.function?.arguments ?? ""})`).join("\n");
   return h("div", { class: `msg msg-${String(role).split(" ")[0]}` }, h("div", { class: "role" }, role),
     text ? h("div", { class: "content" }, text) : null,
-    toolCalls && toolCalls.length ? pre(json(toolCalls), "inner") : null);
+    calls ? h("pre", { class: "inner calls" }, calls) : null);
 }

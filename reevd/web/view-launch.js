@@ -28,7 +28,7 @@ export function mount(root, _parts, params, ctx) {
       b.runnable ? b.description : b.reason, preselected.has(b.id))));
     agentRows.forEach((a, i) => { a.checked = preAgents.size ? preAgents.has(a.name) : i === 0 && a.runnable; });
     agentList.replaceChildren(...agentRows.map((a) => option("agent", a.name, a.runnable,
-      a.runnable ? a.description || "" : `needs ${[].concat(a.missing || []).join(", ") || "settings"}`, a.checked)));
+      a.runnable ? [a.provider, a.model].filter(Boolean).join(" · ") : `needs ${[].concat(a.missing || []).join(", ") || "settings"}`, a.checked)));
     count();
     ctx.ready("launch");
   }).catch((err) => { notice.textContent = `Could not load: ${err.message}`; });
