@@ -21,7 +21,9 @@ export function flowNodes(events) {
       const out = ev.tool_output || {};
       if (last) {
         last.ok = out.success !== false;
-        last.detail = out.success === false ? (out.error_message || "failed") : `${(out.results || []).length} result(s)`;
+        const r = out.results;
+        last.detail = out.success === false ? (out.error_message || "failed")
+          : Array.isArray(r) ? `${r.length} instruction(s)` : r && r.status ? String(r.status) : "ok";
       }
     } else if (type === "StepComplete") {
       const md = ev.metadata || {};

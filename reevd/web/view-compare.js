@@ -22,7 +22,7 @@ export function mount(root, _parts, params, ctx) {
   async function evalPicker() {
     if (!(await has("/evals"))) return;
     const { evals } = await get("/evals");
-    const sel = h("select", { onchange: (e) => go("/compare", e.target.value ? { eval: e.target.value } : {}) },
+    const sel = h("select", { class: "wide", onchange: (e) => go("/compare", e.target.value ? { eval: e.target.value } : {}) },
       h("option", { value: "" }, "all finished runs"),
       evals.map((ev) => h("option", { value: ev.eval_id, selected: ev.eval_id === params.eval },
         `${localTime(ev.created_at)} · ${ev.agents.join(", ")} · ${ev.finished}/${ev.runs} ${ev.status}`)));
@@ -96,7 +96,12 @@ function cell(c, agent, bench) {
       c.stderr !== undefined && c.stderr !== null ? h("span", { class: "stderr" }, ` ±${Number(c.stderr).toFixed(2)}`) : null,
       h("span", { class: "facts" },
         `${percent(c.pass_rate)} pass · ${c.finished ?? c.runs} run${(c.finished ?? c.runs) === 1 ? "" : "s"}`, h("br"),
-        `${tokens !== null ? `${int(tokens)} tok` : "— tok"} · ${usd(c.cost_usd)} · ${duration(c.mean_latency_ms)}`))), c.mean_score);
+        noModel(c) ? "no model calls" : `${tokens !== null ? `${int(tokens)} tok` : "— tok"} · ${usd(c.cost_usd)} · ${duration(c.mean_latency_ms)}`))), c.mean_score);
+}
+
+// A deterministic agent's cell: zero tokens and no cost, nothing to show but that.
+function noModel(c) {
+  return !c.total_tokens && (c.cost_usd === null || c.cost_usd === undefined) && (c.mean_latency_ms === null || c.mean_latency_ms === undefined);
 }
 
 // Per-agent totals across the benchmarks shown (weighted by finished runs).

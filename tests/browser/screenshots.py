@@ -72,7 +72,9 @@ def main() -> None:
                     d.post(f"/benchmarks/{b}/run", {"agent": "deterministic"})
             eventually(lambda: all(e["status"] not in ("Queued", "Running") for e in d.get("/executions?limit=100")[1]["executions"]),
                        timeout=120, message="runs")
-        one = d.get("/executions?benchmark=006-sol-transfer-with-memo&limit=1")[1]["executions"][0]["execution_id"]
+        from urllib.parse import quote
+
+        one = d.get(f"/executions?benchmark=006-sol-transfer-with-memo&agent={quote(agents[-1])}&limit=1")[1]["executions"][0]["execution_id"]
 
         from playwright.sync_api import sync_playwright
 
@@ -82,6 +84,7 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": 1360, "height": 860}, color_scheme=scheme, device_scale_factor=1)
                 shots = [("runs", "#/runs", "runs"), ("execution", f"#/executions/{one}", "executions"),
                          ("compare", f"#/compare?eval={eval_id}" if eval_id else "#/compare", "compare"),
+                         ("transcript", f"#/executions/{one}?tab=transcript", "executions"),
                          ("launch", "#/launch", "launch"), ("benchmarks", "#/benchmarks", "benchmarks"), ("health", "#/health", "health")]
                 if scheme == "dark":
                     shots = shots[:3]
@@ -89,7 +92,9 @@ def main() -> None:
                     page.goto(f"{d.url}/{frag}")
                     page.wait_for_selector(f"main[data-ready='{view}']", state="attached")
                     if view == "executions":
-                        page.wait_for_selector("#panel-events li.ev-sessioncomplete")
+                        page.wait_for_selector(".card .badge.status-completed, .card .badge.status-failed")
+                    if name == "transcript":
+                        page.wait_for_selector("#panel-transcript .exchange, #panel-transcript p")
                     page.wait_for_timeout(300)  # let the last frame settle for the picture
                     out = DOCS / f"dashboard-{name}{'-dark' if scheme == 'dark' else ''}.png"
                     page.screenshot(path=str(out))

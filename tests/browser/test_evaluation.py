@@ -81,7 +81,7 @@ def test_two_agent_two_benchmark_evaluation_fills_the_compare_matrix(daemon_fact
                 if agent == LLM_AGENT:
                     assert re.search(r"[\d,]+ tok", text) and "$" in text, text
                 else:  # no model: no tokens, no cost
-                    assert re.search(r"(^|\s)(0|—) tok", text) and "$" not in text, text
+                    assert "no model calls" in text and "$" not in text, text
         assert fake.violations == []
 
         page.click(f"td.cell[data-agent='{LLM_AGENT}'][data-benchmark='001-sol-transfer'] a")
