@@ -74,10 +74,6 @@ class Launcher:
         return len(self._queue) + sum(len(q) for q in self._llm_queues.values())
 
     @property
-    def agents(self) -> tuple[str, ...]:
-        return self.settings.names()
-
-    @property
     def llm_in_flight(self) -> int:
         return sum(self._live_llm.values())
 

@@ -23,7 +23,7 @@ from runner.agents.base import AgentError, AgentInput, AgentOutput, ToolCallback
 from runner.agents.catalog import AgentConfig
 from runner.agents.deterministic import AgentError as BuilderError
 from runner.formats import llm_file_name
-from runner.llm.backend import ChatBackend, Exchange, LlmCallError
+from runner.llm.backend import ChatBackend, LlmCallError
 from runner.llm.context import SYSTEM_PROMPT, render_user_message, truncate_prompt
 from runner.llm.log import LlmLog
 from runner.llm.settings import LlmSettings
@@ -36,7 +36,7 @@ class Usage:
         self.requests = self.prompt_tokens = self.completion_tokens = self.total_tokens = self.retries = 0
         self.latency_ms = 0.0
 
-    def add(self, exchange: Exchange | None, usage: Any, retries: int, latency_ms: float) -> None:
+    def add(self, usage: Any, retries: int, latency_ms: float) -> None:
         self.requests += 1
         self.retries += retries
         self.latency_ms += latency_ms
@@ -158,12 +158,12 @@ class LlmAgent:
         try:
             exchange = self.backend.complete(request)
         except LlmCallError as exc:
-            self.usage.add(None, None, exc.retries, exc.latency_ms)
+            self.usage.add(None, exc.retries, exc.latency_ms)
             self._record(step, turn, request, None, exc.latency_ms, exc.retries, None, False, str(exc))
             raise AgentError(f"model API failed after {exc.retries} retries: {exc}") from None
         body = exchange.response
         usage = body.get("usage")
-        self.usage.add(exchange, usage, exchange.retries, exchange.latency_ms)
+        self.usage.add(usage, exchange.retries, exchange.latency_ms)
         choices = body.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
         message = choice.get("message") if choice else None

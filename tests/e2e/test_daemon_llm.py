@@ -133,3 +133,20 @@ def test_eval_matrix_reports_cells_and_the_cli_waits_on_the_feed(tmp_path: Path,
     assert [(c["agent"], c["finished"], c["total_tokens"]) for c in compared["cells"]] == [(AGENT, 2, cells[AGENT]["total_tokens"])]
     status, _b, _h = http("GET", f"{d.api}/evals/no-such-eval")
     assert status == 404
+
+
+def test_llm_runs_have_their_own_pool_and_a_per_provider_limit(tmp_path: Path, daemon_factory: Any) -> None:
+    """With one LLM slot per provider, LLM runs call the provider one at a time while a deterministic run goes ahead."""
+    slow = [Turn(calls=SOLUTIONS["001-sol-transfer"][0].calls, delay_s=0.7), SOLUTIONS["001-sol-transfer"][1]]
+    with FakeOpenAI(by_turn(slow), key=KEY) as fake:
+        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env(),
+                                   extra_args=["--llm-concurrency", "4", "--llm-per-provider", "1", "--max-concurrency", "1"]).start()
+        d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
+        llm_ids = [d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT})[1]["execution_id"] for _ in range(3)]
+        _s, det = d.post("/benchmarks/002-spl-transfer/run", {"agent": "deterministic"})
+        done = d.wait_status(det["execution_id"], {"Completed"}, timeout=30)
+        # The CPU pool is not held up by queued LLM runs: the deterministic run ends before the last LLM run.
+        assert d.execution(llm_ids[-1])["status"] in ("Queued", "Running"), done
+        finals = [d.wait_status(i, {"Completed", "Failed"}, timeout=60) for i in llm_ids]
+    assert [f["status"] for f in finals] == ["Completed"] * 3
+    assert fake.max_in_flight == 1 and len(fake.requests) == 6 and fake.violations == []

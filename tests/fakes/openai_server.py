@@ -158,6 +158,8 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.violations: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # most chat requests being answered at once (per-provider limits)
         self.port = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -238,8 +240,13 @@ class FakeOpenAI:
             return _error(400, "; ".join(problems), "invalid_request_error")
         turn = self._next(body)
         delay = self.latency_s + turn.delay_s
-        if delay:
-            await asyncio.sleep(delay)
+        self.in_flight += 1  # only touched on the server's loop thread
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+        finally:
+            self.in_flight -= 1
         if turn.status != 200:
             headers = {"retry-after": f"{turn.retry_after:g}"} if turn.retry_after is not None else {}
             kind = "rate_limit_error" if turn.status == 429 else "server_error"
