@@ -36,7 +36,10 @@ onConnection((live) => {
 
 // One feed of every execution change for the whole page; the current view decides what to do.
 new LiveStream("/api/v1/stream", {
-  events: { execution: (state) => current && current.onExecution && current.onExecution(state) },
+  events: {
+    execution: (state) => current && current.onExecution && current.onExecution(state),
+    eval: (progress) => current && current.onEval && current.onEval(progress),
+  },
   onResync: () => current && current.onResync && current.onResync(),
 });
 

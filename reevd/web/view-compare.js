@@ -67,6 +67,12 @@ export function mount(root, _parts, params, ctx) {
       clearTimeout(timer);
       timer = setTimeout(load, 250);
     },
+    // An evaluation's progress frame (daemons with evals): the header and cells follow it.
+    onEval(progress) {
+      if (!params.eval || progress.eval_id !== params.eval) return;
+      clearTimeout(timer);
+      timer = setTimeout(load, 250);
+    },
     onResync: load,
     unmount() { clearTimeout(timer); },
   };
