@@ -67,10 +67,12 @@ def test_two_agent_two_benchmark_evaluation_fills_the_compare_matrix(daemon_fact
         for agent in AGENTS:
             page.check(f"input[name=agent][value='{agent}']")
         assert page.inner_text("form.launch .actions") .endswith("4 runs")
+        page.evaluate("window.notReloaded = true")
         page.click("form.launch button[type=submit]")
         page.wait_for_url(re.compile(r"#/compare\?eval="))
         page.wait_for_function("() => /4\\/4 runs finished/.test(document.querySelector('.meta').textContent)", timeout=60_000)
         ready(page, "compare")
+        assert page.evaluate("window.notReloaded") is True  # the matrix filled in by push, not by reloading
         page.wait_for_function("() => document.querySelectorAll('td.cell[data-benchmark]:not([data-benchmark=\"*\"])').length === 4")
 
         for agent in AGENTS:
