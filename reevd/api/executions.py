@@ -6,6 +6,7 @@ from aiohttp import web
 
 from reevd import keys
 from reevd.errors import RequestError, bad_request, not_found
+from reevd.api.agents import AGENT_RE
 from reevd.api.params import choice_query, int_query, optional_safe_id, safe_id
 from reevd.api.render.execution import event_view, execution_state
 from reevd.api.responses import json_response
@@ -14,6 +15,16 @@ from reevd.store import ExecutionFilter
 from reevd.store.reader import decode_cursor, encode_cursor
 
 STATUS_VALUES = frozenset(s.value for s in Status)
+
+
+def _agent_query(request: web.Request) -> str | None:
+    """An agent name as agents are named (LLM agents carry ':' and '.', e.g. openai:gpt-4o-mini)."""
+    raw = request.query.get("agent")
+    if raw is None:
+        return None
+    if not AGENT_RE.fullmatch(raw):
+        raise bad_request("agent", f"not an agent name (got {raw[:80]!r})")
+    return raw
 
 
 async def list_executions(request: web.Request) -> web.Response:
@@ -26,7 +37,7 @@ async def list_executions(request: web.Request) -> web.Response:
             raise bad_request("cursor", "not a cursor returned by this API") from None
     filt = ExecutionFilter(
         benchmark_id=optional_safe_id(request, "benchmark"),
-        agent=optional_safe_id(request, "agent"),
+        agent=_agent_query(request),
         status=choice_query(request, "status", STATUS_VALUES),
     )
     rows = await request.app[keys.STORE].reader.executions(filt, limit + 1, cursor)
@@ -72,7 +83,7 @@ async def benchmark_execution_status(request: web.Request) -> web.Response:
 
 async def benchmark_latest_status(request: web.Request) -> web.Response:
     benchmark_id = safe_id(request, "benchmark_id")
-    row = await request.app[keys.STORE].reader.latest_for_benchmark(benchmark_id, optional_safe_id(request, "agent"))
+    row = await request.app[keys.STORE].reader.latest_for_benchmark(benchmark_id, _agent_query(request))
     if row is None:
         raise not_found("execution for benchmark", benchmark_id)
     return json_response(execution_state(row))

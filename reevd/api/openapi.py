@@ -124,6 +124,7 @@ SCHEMAS: dict[str, Any] = {
                        "api_url": NSTR, "updated_at": TIME},
         "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
     },
+    "BenchmarkYml": obj({"benchmark_id": ID, "file": STR, "yml_content": STR}, closed=True),
     "AgentConfigSaved": obj({"status": {"const": "saved"}, "agent_type": STR}, closed=True),
     "AgentTestResult": obj({"status": {"enum": ["success", "error"]}, "message": STR, "agent_type": STR,
                             "missing": NSTR, "network_checked": BOOL, "latency_ms": NNUM,
@@ -203,7 +204,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
     "/api/v1/executions": {"get": _op("Executions, newest first (keyset pages)", _json(ref("ExecutionList"), "a page"), 400,
                                       params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                                               _query("cursor", STR, "next_cursor of the previous page"),
-                                              _query("benchmark", ID), _query("agent", ID),
+                                              _query("benchmark", ID), _query("agent", AGENT),
                                               _query("status", STATUS)])},
     "/api/v1/executions/{execution_id}": {"get": _op("One execution", _json(ref("ExecutionState"), "its state"), 400, 404,
                                                      params=[_path_id("execution_id")])},
@@ -229,7 +230,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         params=[_path_id("benchmark_id"), _path_id("execution_id")])},
     "/api/v1/benchmarks/{benchmark_id}/status": {"get": _op(
         "The latest run of a benchmark", _json(ref("ExecutionState"), "its state"), 400, 404,
-        params=[_path_id("benchmark_id"), _query("agent", ID)])},
+        params=[_path_id("benchmark_id"), _query("agent", AGENT)])},
     "/api/v1/benchmarks": {"get": _op("Benchmarks, sorted by id, one per id (114* hidden as upstream)",
                                       _json(arr(ref("Benchmark")), "the catalog"))},
     "/api/v1/sync": {"post": _op("Rescan benchmarks/ into the catalog", _json(ref("SyncResult"), "counts"))},
@@ -281,6 +282,13 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         params=[_path_id("benchmark_id"), _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
     "/api/v1/openapi.json": {"get": _op("This document", {"description": "OpenAPI 3.1", "content": {
         JSON: {"schema": {"type": "object"}}}})},
+    "/api/v1/benchmarks/{benchmark_id}/yml": {"get": _op(
+        "A benchmark's YAML text", _json(ref("BenchmarkYml"), "its file"), 400, 404, params=[_path_id("benchmark_id")])},
+    "/": {"get": _op("The built-in dashboard (HTML page)", {"description": "the page", "content": {
+        "text/html": {"schema": STR}}})},
+    "/ui/{name}": {"get": _op("A file of the dashboard (JS, CSS, SVG)", {"description": "the file", "content": {
+        t: {"schema": STR} for t in ("text/javascript", "text/css", "image/svg+xml")}}, 404,
+        params=[{"name": "name", "in": "path", "required": True, "schema": STR}])},
     }
 
 

@@ -6,6 +6,8 @@ from aiohttp import web
 
 from reevd.api import agent_checks, agents, benchmarks, evals, executions, flows, health, openapi, runs, streams, traces
 from reevd.api import metrics as metrics_api
+from reevd.api import benchmark_yml
+from reevd.api import web as dashboard
 
 API = "/api/v1"
 
@@ -48,4 +50,6 @@ def add_routes(app: web.Application) -> None:
         web.get(f"{API}/transaction-logs/{{benchmark_id}}", traces.transaction_logs),
         web.get(f"{API}/flows/{{session_id}}", flows.flow_diagram),
         web.get(f"{API}/flow-logs/{{benchmark_id}}", flows.flow_logs),
+        web.get(f"{API}/benchmarks/{{benchmark_id}}/yml", benchmark_yml.benchmark_yml),
+        *dashboard.ROUTES,  # the built-in dashboard at / (reevd/web/)
     ])
