@@ -98,9 +98,12 @@ class Ingestor:
             log.error("sessions_scan_failed", error=repr(exc))
             return 0
         for entry in entries:
-            if looks_like_ours(entry.name):
-                self.notify(entry.name, finished=True)
-                count += 1
+            try:
+                if looks_like_ours(entry.name):
+                    self.notify(entry.name, finished=True)
+                    count += 1
+            except Exception as exc:  # noqa: BLE001 - one entry never stops the scan of the others
+                log.error("sessions_scan_entry_failed", file=entry.name, error=repr(exc))
         return count
 
     async def ingest_session_now(self, execution_id: str) -> bool:
