@@ -10,14 +10,28 @@ from pathlib import Path
 DEFAULT_URL = "http://127.0.0.1:3001"
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+class SettingError(ValueError):
+    """An invalid command-line or environment value; the message names it."""
+
+
+def _number(raw: str | None, name: str, kind: type[int] | type[float]) -> int | float | None:
     if raw is None or raw == "":
-        return default
+        return None
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        sys.exit(f"reevd: environment {name}: expected an integer, got {raw!r}")
+        what = "an integer" if kind is int else "a number"
+        raise SettingError(f"{name}: expected {what}, got {raw!r}") from None
+
+
+def _setting(args: argparse.Namespace, attr: str, env: str, kind: type[int] | type[float], default: int | float) -> int | float:
+    """The flag when given, else the environment variable, else the default. Read only by `serve`,
+    so a bad REEVD_* value never breaks `reevd status` or `reevd run`."""
+    flag = getattr(args, attr)
+    if flag is not None:
+        return flag  # type: ignore[no-any-return]
+    value = _number(os.environ.get(env), f"environment {env}", kind)
+    return default if value is None else value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,12 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the daemon")
     serve.add_argument("--root", default=os.environ.get("REEVD_ROOT", "."), help="folder holding benchmarks/ and logs/sessions/ (env REEVD_ROOT)")
     serve.add_argument("--host", default=os.environ.get("REEVD_HOST", "127.0.0.1"), help="bind address; loopback unless told otherwise (env REEVD_HOST)")
-    serve.add_argument("--port", type=int, default=_env_int("REEVD_PORT", 3001), help="TCP port, 0 for any free one (env REEVD_PORT)")
+    serve.add_argument("--port", type=int, default=None, help="TCP port, 0 for any free one (env REEVD_PORT)")
     serve.add_argument("--db", default=os.environ.get("REEVD_DB"), help="SQLite file (env REEVD_DB; default <root>/db/reevd.sqlite3)")
-    serve.add_argument("--max-concurrency", type=int, default=_env_int("REEVD_MAX_CONCURRENCY", os.cpu_count() or 2), help="runner processes at once (env REEVD_MAX_CONCURRENCY)")
-    serve.add_argument("--default-timeout", type=float, default=float(os.environ.get("REEVD_DEFAULT_TIMEOUT_S", 300)), help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
+    serve.add_argument("--max-concurrency", type=int, default=None, help="runner processes at once (env REEVD_MAX_CONCURRENCY)")
+    serve.add_argument("--default-timeout", type=float, default=None, help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
     serve.add_argument("--runner-cmd", default=os.environ.get("REEVD_RUNNER_CMD"), help="runner command, split like argv, never run by a shell (env REEVD_RUNNER_CMD)")
-    serve.add_argument("--run-log-max-bytes", type=int, default=_env_int("REEVD_RUN_LOG_MAX_BYTES", 1 << 20), help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
+    serve.add_argument("--run-log-max-bytes", type=int, default=None, help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
 
@@ -62,6 +76,14 @@ def _serve(args: argparse.Namespace) -> int:
     from reevd.server import serve
 
     configure_logging(args.log_level)
+    try:
+        args.port = _setting(args, "port", "REEVD_PORT", int, 3001)
+        args.max_concurrency = _setting(args, "max_concurrency", "REEVD_MAX_CONCURRENCY", int, os.cpu_count() or 2)
+        args.default_timeout = _setting(args, "default_timeout", "REEVD_DEFAULT_TIMEOUT_S", float, 300.0)
+        args.run_log_max_bytes = _setting(args, "run_log_max_bytes", "REEVD_RUN_LOG_MAX_BYTES", int, 1 << 20)
+    except SettingError as exc:
+        print(f"reevd: {exc}", file=sys.stderr)
+        return 2
     try:
         runner_cmd = parse_runner_command(args.runner_cmd) if args.runner_cmd else default_runner_command()
     except ValueError as exc:

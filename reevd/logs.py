@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -54,6 +56,42 @@ def dumps_any(obj: Any, **kwargs: Any) -> bytes:
         return orjson.dumps(_printable(obj), **kwargs)
 
 
+FLOOD_INTERVAL_S = 10.0
+
+
+class OncePerInterval(logging.Filter):
+    """Library log records: a client's malformed request becomes one warning line without a
+    traceback, and the same message is let through once per interval with a count of the
+    rest (a descriptor flood or a slowloris must not write hundreds of MB of log)."""
+
+    def __init__(self, interval_s: float = FLOOD_INTERVAL_S) -> None:
+        super().__init__()
+        self._interval = interval_s
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):  # the client's fault, answered with a 4xx: not our error
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = f"bad request refused: {exc.code} {printable_text(str(exc.message))[:200]}", None
+            record.exc_info, record.exc_text = None, None
+        key = f"{record.name}:{record.msg if isinstance(record.msg, str) else type(record.msg).__name__}"[:300]
+        now = time.monotonic()
+        last, suppressed = self._seen.get(key, (-math.inf, 0))
+        if now - last < self._interval:
+            self._seen[key] = (last, suppressed + 1)
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if suppressed:
+            record.msg = f"{record.getMessage()} ({suppressed} more like this in the last {self._interval:g} s)"
+            record.args = None
+        return True
+
+
 def configure_logging(level: str = "info") -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
     on_terminal = sys.stdout.isatty()
@@ -79,3 +117,6 @@ def configure_logging(level: str = "info") -> None:
     )
     # Libraries (aiohttp, watchdog) log through stdlib: warnings and up, to stderr.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    flood = OncePerInterval()
+    for name in ("aiohttp.server", "aiohttp.web", "asyncio"):
+        logging.getLogger(name).addFilter(flood)

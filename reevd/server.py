@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
 import structlog
@@ -17,8 +18,11 @@ log = structlog.get_logger("reevd")
 
 async def serve(config: Config) -> None:
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None if not config.access_log else web.AccessLogger.LOG_FORMAT,
-                           handle_signals=False, shutdown_timeout=1.0)
+    access_log: logging.Logger | None = None
+    if config.access_log:  # aiohttp wants a logger here (a format string broke every request)
+        access_log = logging.getLogger("aiohttp.access")
+        access_log.setLevel(logging.INFO)
+    runner = web.AppRunner(app, access_log=access_log, handle_signals=False, shutdown_timeout=1.0)
     try:
         await runner.setup()  # opens the store, scans, recovers runs
     except BaseException:
