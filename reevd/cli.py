@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def _setting(args: argparse.Namespace, attr: str, env: str, kind: type[int] | ty
     so a bad REEVD_* value never breaks `reevd status` or `reevd run`."""
     flag = getattr(args, attr)
     if flag is not None:
-        return flag  # type: ignore[no-any-return]
+        return flag
     value = _number(os.environ.get(env), f"environment {env}", kind)
     return default if value is None else value
 
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--default-timeout", type=float, default=None, help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
     serve.add_argument("--runner-cmd", default=os.environ.get("REEVD_RUNNER_CMD"), help="runner command, split like argv, never run by a shell (env REEVD_RUNNER_CMD)")
     serve.add_argument("--run-log-max-bytes", type=int, default=None, help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
+    serve.add_argument("--max-connections", type=int, default=None, help="open HTTP connections at once; more get a 503 (env REEVD_MAX_CONNECTIONS; default from the descriptor limit)")
+    serve.add_argument("--max-streams", type=int, default=None, help="open SSE streams at once; more get a 503 (env REEVD_MAX_STREAMS, default 500)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
 
@@ -74,6 +77,8 @@ def _serve(args: argparse.Namespace) -> int:
     from reevd.config import Config, default_runner_command, parse_runner_command
     from reevd.logs import configure_logging
     from reevd.server import serve
+    from reevd.store import DatabaseTooNew
+    from reevd.store.lock import DatabaseLocked
 
     configure_logging(args.log_level)
     try:
@@ -81,6 +86,8 @@ def _serve(args: argparse.Namespace) -> int:
         args.max_concurrency = _setting(args, "max_concurrency", "REEVD_MAX_CONCURRENCY", int, os.cpu_count() or 2)
         args.default_timeout = _setting(args, "default_timeout", "REEVD_DEFAULT_TIMEOUT_S", float, 300.0)
         args.run_log_max_bytes = _setting(args, "run_log_max_bytes", "REEVD_RUN_LOG_MAX_BYTES", int, 1 << 20)
+        args.max_connections = _setting(args, "max_connections", "REEVD_MAX_CONNECTIONS", int, 0)
+        args.max_streams = _setting(args, "max_streams", "REEVD_MAX_STREAMS", int, 500)
     except SettingError as exc:
         print(f"reevd: {exc}", file=sys.stderr)
         return 2
@@ -109,9 +116,17 @@ def _serve(args: argparse.Namespace) -> int:
         default_timeout_s=args.default_timeout,
         run_log_max_bytes=args.run_log_max_bytes,
         access_log=args.access_log,
+        max_connections=int(args.max_connections),
+        max_streams=int(args.max_streams),
     )
+    if args.max_connections < 0 or args.max_streams < 1:
+        print("reevd: --max-connections must be >= 0 and --max-streams >= 1", file=sys.stderr)
+        return 2
     try:
         asyncio.run(serve(config))
+    except (DatabaseLocked, sqlite3.Error, DatabaseTooNew) as exc:
+        print(f"reevd: cannot start: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         where = f"{args.host}:{args.port}" if exc.filename is None else str(exc.filename)
         print(f"reevd: cannot start ({where}): {exc.strerror or exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ def printable_text(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _scrub(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _scrub(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Structlog processor: every string field printable, whichever renderer follows."""
     for key, value in event_dict.items():
         if isinstance(value, str):
