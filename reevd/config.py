@@ -34,6 +34,7 @@ class Config:
     head_timeout_s: float = 10.0  # a connection must start a request within this (slowloris)
     idle_timeout_s: float = 75.0  # an idle keep-alive connection is closed after this
     max_streams: int = 500  # open SSE streams; more get a 503
+    stream_send_timeout_s: float = 30.0  # a stream client that takes no data this long is dropped
 
     @property
     def sessions_dir(self) -> Path:

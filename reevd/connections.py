@@ -45,8 +45,10 @@ BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application
 
 
 class ConnectionGuard:
-    def __init__(self, factory: Callable[[], asyncio.Protocol], max_connections: int, head_timeout_s: float) -> None:
+    def __init__(self, factory: Callable[[], asyncio.Protocol], max_connections: int, head_timeout_s: float,
+                 on_lost: Callable[[asyncio.Transport], None] | None = None) -> None:
         self._factory = factory
+        self.on_lost = on_lost
         self.max_connections = max_connections
         self.head_timeout_s = head_timeout_s
         self.open = 0
@@ -107,6 +109,8 @@ class _Guarded(asyncio.Protocol):
             self._counted = False
             self._guard.open -= 1
             self._inner.connection_lost(exc)
+            if self._guard.on_lost is not None and self._transport is not None:
+                self._guard.on_lost(self._transport)  # streams end now, not at their next write
 
     def pause_writing(self) -> None:
         if self._counted:

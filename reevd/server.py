@@ -16,7 +16,7 @@ import socket
 import structlog
 from aiohttp import web
 
-from reevd import sdnotify
+from reevd import keys, sdnotify
 from reevd.app import create_app
 from reevd.config import Config
 from reevd.connections import ConnectionGuard, default_max_connections, raise_fd_limit
@@ -45,7 +45,8 @@ class GuardedSite(web.SockSite):
         await web.BaseSite.start(self)
         server = self._runner.server
         assert server is not None
-        self.guard = ConnectionGuard(server, *self._guard_args)
+        hub = self._runner.app[keys.HUB] if isinstance(self._runner, web.AppRunner) else None
+        self.guard = ConnectionGuard(server, *self._guard_args, on_lost=hub.connection_lost if hub else None)
         self._server = await asyncio.get_running_loop().create_server(self.guard, sock=self._sock, backlog=1024)
 
 

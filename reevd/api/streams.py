@@ -3,6 +3,10 @@
 A stream subscribes to the hub *before* reading what is stored, then re-reads the database
 on each notice, so nothing falls between replay and live and nothing is sent twice:
 `id:` is the event's byte offset and a reconnect resumes after Last-Event-ID.
+
+Each stream costs bounded memory: pages are read in bounded bytes, every write must be
+taken by the client within the send timeout or the client is dropped (with a log line),
+and the number of open streams is capped (503 past it).
 """
 
 from __future__ import annotations
@@ -10,18 +14,22 @@ from __future__ import annotations
 import asyncio
 
 import orjson
+import structlog
 from aiohttp import web
 
 from reevd import keys
-from reevd.errors import bad_request, not_found
 from reevd.api.params import safe_id
 from reevd.api.render.execution import event_view, execution_state
-from reevd.hub import Notice
+from reevd.errors import RequestError, bad_request, not_found
+from reevd.hub import Notice, Subscription
 from reevd.models import Status
+
+log = structlog.get_logger("reevd.api")
 
 HEARTBEAT_S = 15.0
 MAX_OFFSET = 2**62  # the bound the events route enforces; SQLite integers are 64-bit
 PAGE = 1000
+PAGE_BYTES = 256 * 1024  # of event bodies per read (a line may be 1 MiB: then one line per page)
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -30,6 +38,10 @@ SSE_HEADERS = {
     "X-Accel-Buffering": "no",
     "Access-Control-Allow-Origin": "*",
 }
+
+
+class ClientGone(Exception):
+    """The client stopped reading (send timeout) or went away."""
 
 
 def _frame(event: str, data: object, event_id: int | None = None) -> bytes:
@@ -50,10 +62,45 @@ def _resume_point(request: web.Request) -> int:
     return value
 
 
+def _check_capacity(request: web.Request) -> None:
+    hub = request.app[keys.HUB]
+    limit = request.app[keys.CONFIG].max_streams
+    if hub.closing:
+        raise RequestError(503, "shutting_down", "the daemon is shutting down")
+    if hub.subscriber_count >= limit:
+        raise RequestError(503, "too_many_streams", f"{limit} streams are open, the limit (max-streams); retry later")
+
+
+class Sender:
+    """Writes frames to one client; a write the client does not take in time drops it."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse, sub: Subscription) -> None:
+        self._request = request
+        self._response = response
+        self._sub = sub
+        self._timeout = request.app[keys.CONFIG].stream_send_timeout_s
+
+    async def send(self, data: bytes) -> None:
+        self._sub.sending = True
+        try:
+            await asyncio.wait_for(self._response.write(data), self._timeout)
+        except asyncio.TimeoutError:
+            log.warning("stream_client_dropped", path=self._request.path, reason="not reading",
+                        send_timeout_s=self._timeout)
+            transport = self._request.transport
+            if transport is not None:
+                transport.abort()  # frees what is buffered for it at once
+            raise ClientGone() from None
+        except (ConnectionResetError, ConnectionError) as exc:
+            raise ClientGone() from exc
+        finally:
+            self._sub.sending = False
+
+
 RESYNC = Notice("", False)  # "re-read your state": returned after each heartbeat
 
 
-async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.StreamResponse) -> Notice | None:
+async def _next_notice(queue: "asyncio.Queue[Notice | None]", sender: Sender) -> Notice | None:
     """The next notice, or RESYNC after a keepalive comment every HEARTBEAT_S.
 
     The hub drops notices for a subscriber whose queue is full, so a stream re-reads its
@@ -62,7 +109,7 @@ async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.Stre
     try:
         return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
     except asyncio.TimeoutError:
-        await response.write(b": keepalive\n\n")
+        await sender.send(b": keepalive\n\n")
         return RESYNC
 
 
@@ -72,32 +119,37 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     reader = request.app[keys.STORE].reader
     if await reader.execution(execution_id) is None:
         raise not_found("execution", execution_id)
+    _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    with request.app[keys.HUB].subscribe() as queue:
-        while True:
-            rows, more = await reader.events(execution_id, after, PAGE)
-            for row in rows:
-                await response.write(_frame("otel", event_view(row), row["offset"]))
-                after = row["offset"]
-            if more:
-                continue
-            state = await reader.execution(execution_id)
-            if state is not None and Status(state["status"]).is_terminal:
-                # The ingestor commits a run's events before its terminal status; one more read
-                # covers lines committed between our last read and the status.
-                rest, _ = await reader.events(execution_id, after, 1)
-                if rest:
-                    continue
-                await response.write(_frame("status", execution_state(state)))
-                break
+    with request.app[keys.HUB].subscribe(request.transport) as sub:
+        sender = Sender(request, response, sub)
+        try:
             while True:
-                notice = await _next_notice(queue, response)
-                if notice is None:  # daemon shutting down
-                    await response.write_eof()
-                    return response
-                if notice is RESYNC or notice.execution_id == execution_id:
+                rows, more = await reader.events(execution_id, after, PAGE, PAGE_BYTES)
+                for row in rows:
+                    await sender.send(_frame("otel", event_view(row), row["offset"]))
+                    after = row["offset"]
+                if more:
+                    continue
+                state = await reader.execution(execution_id)
+                if state is not None and Status(state["status"]).is_terminal:
+                    # The ingestor commits a run's events before its terminal status; one more read
+                    # covers lines committed between our last read and the status.
+                    rest, _ = await reader.events(execution_id, after, 1)
+                    if rest:
+                        continue
+                    await sender.send(_frame("status", execution_state(state)))
                     break
+                while True:
+                    notice = await _next_notice(sub.queue, sender)
+                    if notice is None:  # daemon shutting down
+                        await response.write_eof()
+                        return response
+                    if notice is RESYNC or notice.execution_id == execution_id:
+                        break
+        except ClientGone:
+            return response
     await response.write_eof()
     return response
 
@@ -105,26 +157,31 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
 async def stream_all(request: web.Request) -> web.StreamResponse:
     """Every execution status change: an invalidation feed for dashboards."""
     reader = request.app[keys.STORE].reader
+    _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    await response.write(b": connected\n\n")
-    with request.app[keys.HUB].subscribe() as queue:
-        while True:
-            notice = await _next_notice(queue, response)
-            if notice is None:
-                break
-            if notice is RESYNC:
-                continue  # an invalidation feed: clients refetch what they show
-            changed = {notice.execution_id}
-            while not queue.empty():  # coalesce a burst into one read per execution
-                more = queue.get_nowait()
-                if more is None:
-                    await response.write_eof()
-                    return response
-                changed.add(more.execution_id)
-            for execution_id in sorted(changed):
-                state = await reader.execution(execution_id)
-                if state is not None:
-                    await response.write(_frame("execution", execution_state(state)))
+    with request.app[keys.HUB].subscribe(request.transport) as sub:
+        sender = Sender(request, response, sub)
+        try:
+            await sender.send(b": connected\n\n")
+            while True:
+                notice = await _next_notice(sub.queue, sender)
+                if notice is None:
+                    break
+                if notice is RESYNC:
+                    continue  # an invalidation feed: clients refetch what they show
+                changed = {notice.execution_id}
+                while not sub.queue.empty():  # coalesce a burst into one read per execution
+                    more = sub.queue.get_nowait()
+                    if more is None:
+                        await response.write_eof()
+                        return response
+                    changed.add(more.execution_id)
+                for execution_id in sorted(changed):
+                    state = await reader.execution(execution_id)
+                    if state is not None:
+                        await sender.send(_frame("execution", execution_state(state)))
+        except ClientGone:
+            return response
     await response.write_eof()
     return response
