@@ -79,8 +79,11 @@ class Sender:
         self._response = response
         self._sub = sub
         self._timeout = request.app[keys.CONFIG].stream_send_timeout_s
+        self._hub = request.app[keys.HUB]
 
     async def send(self, data: bytes) -> None:
+        if self._hub.closing:
+            raise ClientGone()  # shutting down: end now (a reconnect resumes with Last-Event-ID)
         self._sub.sending = True
         try:
             await asyncio.wait_for(self._response.write(data), self._timeout)
