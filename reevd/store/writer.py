@@ -1,5 +1,8 @@
 """The single writer: one thread owns the one write connection and applies batches in order.
 
+Ops apply in submission order; only a run of consecutive ops of one kind that declares its
+statements commute (WriteOp.commutes_with_its_kind) is grouped statement by statement.
+
 Modelled on datasette's `_execute_writes`: callers on the event loop put work on a thread-safe
 queue and await a future; the thread takes everything queued so far (up to MAX_BATCH_OPS),
 applies it in submission order inside one `BEGIN IMMEDIATE … COMMIT`, and resolves the
@@ -173,7 +176,7 @@ class Writer:
         ops = [item.op for item in batch]
         started = time.perf_counter()
         try:
-            _apply(conn, [s for op in ops for s in op.statements()])
+            _apply(conn, _in_order(ops))
         except Exception as exc:  # a failed batch must not kill the writer
             if len(batch) > 1 and not isinstance(exc, sqlite3.OperationalError):
                 # A data error belongs to one op: retry one op per transaction so it cannot
@@ -211,6 +214,32 @@ def _settle(fut: asyncio.Future[Any] | None, error: BaseException | None, result
         fut.set_result(result)
     else:
         fut.set_exception(error)
+
+
+def _in_order(ops: list[WriteOp]) -> list[Statement]:
+    """The batch's statements in submission order; within a run of consecutive ops of one
+    class that commute with their kind, grouped by statement (first-seen order) so that
+    each becomes one executemany."""
+    out: list[Statement] = []
+    i, n = 0, len(ops)
+    while i < n:
+        op = ops[i]
+        j = i + 1
+        if op.commutes_with_its_kind:
+            kind = type(op)
+            while j < n and type(ops[j]) is kind and ops[j].commutes_with_its_kind:
+                j += 1
+        if j - i == 1:
+            out.extend(op.statements())
+        else:
+            groups: dict[str, list[Statement]] = {}
+            for other in ops[i:j]:
+                for statement in other.statements():
+                    groups.setdefault(statement[0], []).append(statement)
+            for group in groups.values():
+                out.extend(group)
+        i = j
+    return out
 
 
 def _apply(conn: sqlite3.Connection, statements: list[Statement]) -> None:
