@@ -172,7 +172,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         "text/plain": {"schema": STR}}})},
     "/api/v1/health": {"get": {"summary": "Liveness and the facts an operator checks first", "responses": {
         "200": _json(ref("Health"), "healthy"),
-        "503": _json(ref("Health"), "degraded: database, watcher or writer down")}}},
+        "503": _json(ref("Health"), "degraded: `reasons` says why (database, watcher, writer, store fault)")}}},
     "/api/v1/executions": {"get": _op("Executions, newest first (keyset pages)", _json(ref("ExecutionList"), "a page"), 400,
                                       params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                                               _query("cursor", STR, "next_cursor of the previous page"),

@@ -101,6 +101,9 @@ class Launcher:
         path = self.resolve_benchmark(benchmark_id)
         self.check_agent(agent)
         timeout = self.check_timeout(timeout_s)
+        problem = self._store.problem()
+        if problem is not None:  # accepting it now would leave the request hanging on the fault
+            raise RequestError(503, "store_unavailable", f"cannot accept runs: {problem}")
         if execution_id is None:
             execution_id = str(uuid.uuid4())
         meta = orjson.dumps(metadata or {}).decode()
