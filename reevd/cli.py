@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--run-log-max-bytes", type=int, default=None, help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--max-connections", type=int, default=None, help="open HTTP connections at once; more get a 503 (env REEVD_MAX_CONNECTIONS; default from the descriptor limit)")
     serve.add_argument("--max-streams", type=int, default=None, help="open SSE streams at once; more get a 503 (env REEVD_MAX_STREAMS, default 500)")
+    serve.add_argument("--head-timeout", type=float, default=None, help="seconds a connection may take to send a request head, and idle keep-alive connections are kept (env REEVD_HEAD_TIMEOUT_S, default 10)")
     serve.add_argument("--stream-send-timeout", type=float, default=None, help="seconds a stream client may take no data before it is dropped (env REEVD_STREAM_SEND_TIMEOUT_S, default 30)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
@@ -89,6 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.run_log_max_bytes = _setting(args, "run_log_max_bytes", "REEVD_RUN_LOG_MAX_BYTES", int, 1 << 20)
         args.max_connections = _setting(args, "max_connections", "REEVD_MAX_CONNECTIONS", int, 0)
         args.max_streams = _setting(args, "max_streams", "REEVD_MAX_STREAMS", int, 500)
+        args.head_timeout = _setting(args, "head_timeout", "REEVD_HEAD_TIMEOUT_S", float, 10.0)
         args.stream_send_timeout = _setting(args, "stream_send_timeout", "REEVD_STREAM_SEND_TIMEOUT_S", float, 30.0)
     except SettingError as exc:
         print(f"reevd: {exc}", file=sys.stderr)
@@ -121,9 +123,11 @@ def _serve(args: argparse.Namespace) -> int:
         max_connections=int(args.max_connections),
         max_streams=int(args.max_streams),
         stream_send_timeout_s=float(args.stream_send_timeout),
+        head_timeout_s=float(args.head_timeout),
     )
-    if args.max_connections < 0 or args.max_streams < 1 or not args.stream_send_timeout > 0:
-        print("reevd: --max-connections must be >= 0, --max-streams >= 1, --stream-send-timeout > 0", file=sys.stderr)
+    if args.max_connections < 0 or args.max_streams < 1 or not args.stream_send_timeout > 0 or not args.head_timeout > 0:
+        print("reevd: --max-connections must be >= 0, --max-streams >= 1, --stream-send-timeout and --head-timeout > 0",
+              file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(config))

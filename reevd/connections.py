@@ -19,7 +19,9 @@ import structlog
 
 log = structlog.get_logger("reevd")
 
-FD_RESERVE = 256  # descriptors kept for the database, session files, runner pipes and logs
+# Descriptors kept for the database, session files, runner pipes and logs: a quarter of the
+# limit, at least 64.
+FD_RESERVE_MIN = 64
 
 
 def raise_fd_limit() -> int:
@@ -36,7 +38,7 @@ def raise_fd_limit() -> int:
 
 
 def default_max_connections(fd_limit: int) -> int:
-    return max(16, min(4096, fd_limit - FD_RESERVE))
+    return max(16, min(4096, fd_limit - max(FD_RESERVE_MIN, fd_limit // 4)))
 
 
 _BUSY = orjson.dumps({"error": "too_many_connections", "message": "too many open connections; retry shortly"})

@@ -10,6 +10,7 @@ when, how many at once, and what happens when a commit fails.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import stat
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import structlog
 
-from reevd.ingest.files import Refused, open_regular
+from reevd.ingest.files import OutOfDescriptors, Refused, open_regular
 from reevd.ingest.otel import TailCounts, otel_chunks
 from reevd.ingest.sessions import read_session
 from reevd.metrics import Metrics
@@ -33,7 +34,9 @@ MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committe
 # rename to say its writer finished (a rename-in from another folder only shows "created"),
 # is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
 SETTLE_AFTER_S = 5.0
-RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (disk full, I/O error), then give up
+RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (a data error), then give up
+# Out of file descriptors is transient (a connection flood, a burst): retry until it passes.
+FD_RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Ingestor:
@@ -63,6 +66,9 @@ class Ingestor:
         self._closing = False
         self._settle_timers: dict[str, asyncio.TimerHandle] = {}
         self._retries: dict[str, int] = {}
+        self._fd_waits: dict[str, int] = {}  # files waiting for descriptors -> attempts so far
+        self._fd_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._fd_log_at = 0.0
 
     async def load(self) -> None:
         """Committed positions of every known file: one query at startup."""
@@ -96,6 +102,8 @@ class Ingestor:
             entries = list(os.scandir(self._dir))
         except OSError as exc:
             log.error("sessions_scan_failed", error=repr(exc))
+            if exc.errno in (errno.EMFILE, errno.ENFILE) and not self._closing:
+                asyncio.get_running_loop().call_later(FD_RETRY_DELAYS_S[-1], self.scan)  # transient: scan again
             return 0
         for entry in entries:
             try:
@@ -131,6 +139,9 @@ class Ingestor:
         for timer in self._settle_timers.values():
             timer.cancel()
         self._settle_timers.clear()
+        for waiters in self._fd_waiters.values():
+            for waiter in waiters:
+                waiter.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -144,6 +155,10 @@ class Ingestor:
         task = self._tasks.get(name)
         if task is not None:
             await asyncio.shield(task)
+        if name in self._fd_waits:  # it could not be opened yet: wait for the retry that can
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._fd_waiters.setdefault(name, []).append(waiter)
+            await waiter
 
     async def _settle_otel_first(self, execution_id: str) -> None:
         """Commit a run's OTEL lines before its session: once a run shows a terminal status,
@@ -164,6 +179,16 @@ class Ingestor:
             return
         self._retries[name] = attempt + 1
         asyncio.get_running_loop().call_later(RETRY_DELAYS_S[attempt], self.notify, name, finished)
+
+    def _retry_when_descriptors_free(self, name: str, finished: bool, exc: OSError) -> None:
+        attempt = self._fd_waits.get(name, 0)
+        self._fd_waits[name] = attempt + 1
+        now = time.monotonic()
+        if now - self._fd_log_at > 10.0:  # a flood is one line per interval, not one per file
+            self._fd_log_at = now
+            log.warning("ingest_out_of_descriptors", file=name, error=repr(exc), files_waiting=len(self._fd_waits))
+        delay = FD_RETRY_DELAYS_S[min(attempt, len(FD_RETRY_DELAYS_S) - 1)]
+        asyncio.get_running_loop().call_later(delay, self.notify, name, finished)
 
     async def _recover_position(self, name: str) -> None:
         """After a failed commit, trust only what the database holds for this file."""
@@ -193,12 +218,19 @@ class Ingestor:
                             await self._tail_otel(name, execution_id)
                     except asyncio.CancelledError:
                         raise
+                    except OutOfDescriptors as exc:
+                        self._retry_when_descriptors_free(name, finished, exc)
+                        continue
                     except Exception as exc:  # one bad file never stops ingestion of the others
                         log.error("ingest_failed", file=name, error=repr(exc))
                         await self._recover_position(name)
                         self._schedule_retry(name, finished)
                         continue
                 self._retries.pop(name, None)
+                if self._fd_waits.pop(name, None) is not None:
+                    for waiter in self._fd_waiters.pop(name, []):
+                        if not waiter.done():
+                            waiter.set_result(None)
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
