@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--run-log-max-bytes", type=int, default=None, help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--max-connections", type=int, default=None, help="open HTTP connections at once; more get a 503 (env REEVD_MAX_CONNECTIONS; default from the descriptor limit)")
     serve.add_argument("--max-streams", type=int, default=None, help="open SSE streams at once; more get a 503 (env REEVD_MAX_STREAMS, default 500)")
-    serve.add_argument("--head-timeout", type=float, default=None, help="seconds a connection may take to send a request head, and idle keep-alive connections are kept (env REEVD_HEAD_TIMEOUT_S, default 10)")
+    serve.add_argument("--head-timeout", type=float, default=None, help="seconds a new connection may take to send its first request head before it is closed (env REEVD_HEAD_TIMEOUT_S, default 10)")
     serve.add_argument("--stream-send-timeout", type=float, default=None, help="seconds a stream client may take no data before it is dropped (env REEVD_STREAM_SEND_TIMEOUT_S, default 30)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
