@@ -176,9 +176,17 @@ class Ingestor:
         if attempt >= len(RETRY_DELAYS_S):
             self._retries.pop(name, None)
             log.error("ingest_gave_up", file=name, attempts=attempt)
+            self._release_waiters(name)
             return
         self._retries[name] = attempt + 1
         asyncio.get_running_loop().call_later(RETRY_DELAYS_S[attempt], self.notify, name, finished)
+
+    def _release_waiters(self, name: str) -> None:
+        """The file is done with (ingested, or given up on): whoever waits for it goes on."""
+        self._fd_waits.pop(name, None)
+        for waiter in self._fd_waiters.pop(name, []):
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _retry_when_descriptors_free(self, name: str, finished: bool, exc: OSError) -> None:
         attempt = self._fd_waits.get(name, 0)
@@ -227,10 +235,7 @@ class Ingestor:
                         self._schedule_retry(name, finished)
                         continue
                 self._retries.pop(name, None)
-                if self._fd_waits.pop(name, None) is not None:
-                    for waiter in self._fd_waiters.pop(name, []):
-                        if not waiter.done():
-                            waiter.set_result(None)
+                self._release_waiters(name)
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
