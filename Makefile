@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve test perf run-benchmarks clean
+.PHONY: install serve test perf chaos run-benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ run-benchmarks: $(STAMP)
 	$(VENV)/bin/reev-runner benchmarks/
 
 perf: $(STAMP)
-	@for f in perf/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in perf/*.py; do case $$f in */chaos.py|*/_common.py) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done
+
+# The fault suite's long versions (short ones run in `make test`, tests/faults/).
+chaos: $(STAMP)
+	$(PY) perf/chaos.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

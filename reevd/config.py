@@ -32,6 +32,11 @@ class Config:
     session_file_max_bytes: int = 16 << 20
     otel_line_max_bytes: int = 1 << 20
     access_log: bool = False
+    max_connections: int = 0  # 0: from the descriptor limit (connections.default_max_connections)
+    head_timeout_s: float = 10.0  # a connection must start a request within this (slowloris)
+    idle_timeout_s: float = 75.0  # an idle keep-alive connection is closed after this
+    max_streams: int = 500  # open SSE streams; more get a 503
+    stream_send_timeout_s: float = 30.0  # a stream client that takes no data this long is dropped
 
     @property
     def sessions_dir(self) -> Path:

@@ -2,6 +2,8 @@
 
 Notices are invalidations ("execution X changed"), never data: a subscriber re-reads the
 database, so a slow or lagging subscriber can drop notices without losing anything.
+At shutdown every subscriber is woken, and a stream stuck writing to a client that does
+not read has its connection aborted, so shutdown never waits on a client.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from dataclasses import dataclass
 from reevd.store.writes import OtelChunk, WriteOp
 
 
+class Subscription:
+    """One stream's queue of notices, and its connection (aborted at shutdown if stuck writing)."""
+
+    def __init__(self, queue_size: int, transport: asyncio.Transport | None) -> None:
+        self.queue: asyncio.Queue[Notice | None] = asyncio.Queue(queue_size)
+        self.transport = transport
+        self.sending = False
+
+
 @dataclass(frozen=True)
 class Notice:
     execution_id: str
@@ -22,17 +33,18 @@ class Notice:
 
 class Hub:
     def __init__(self, queue_size: int = 1024) -> None:
-        self._subscribers: set[asyncio.Queue[Notice | None]] = set()
+        self._subscribers: set[Subscription] = set()
         self._queue_size = queue_size
+        self.closing = False
 
     @contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[Notice | None]]:
-        queue: asyncio.Queue[Notice | None] = asyncio.Queue(self._queue_size)
-        self._subscribers.add(queue)
+    def subscribe(self, transport: asyncio.Transport | None = None) -> Iterator[Subscription]:
+        sub = Subscription(self._queue_size, transport)
+        self._subscribers.add(sub)
         try:
-            yield queue
+            yield sub
         finally:
-            self._subscribers.discard(queue)
+            self._subscribers.discard(sub)
 
     @property
     def subscriber_count(self) -> int:
@@ -48,18 +60,30 @@ class Hub:
             self.publish(Notice(execution_id, has_events))
 
     def publish(self, notice: Notice | None) -> None:
-        for queue in list(self._subscribers):
+        for sub in list(self._subscribers):
             try:
-                queue.put_nowait(notice)
+                sub.queue.put_nowait(notice)
             except asyncio.QueueFull:
                 pass  # lagging subscriber: it re-reads state on its next notice
 
+    def connection_lost(self, transport: asyncio.Transport) -> None:
+        """A client went away: end its stream now, not at its next heartbeat write."""
+        for sub in list(self._subscribers):
+            if sub.transport is transport:
+                self._put_end(sub)
+
+    def _put_end(self, sub: Subscription) -> None:
+        while True:
+            try:
+                sub.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                sub.queue.get_nowait()
+
     def close_all(self) -> None:
-        """Shutdown: wake every stream so it can end (None = closing)."""
-        for queue in list(self._subscribers):
-            while True:
-                try:
-                    queue.put_nowait(None)
-                    break
-                except asyncio.QueueFull:
-                    queue.get_nowait()
+        """Shutdown: wake every stream so it can end (None = closing); abort those stuck writing."""
+        self.closing = True
+        for sub in list(self._subscribers):
+            if sub.sending and sub.transport is not None:
+                sub.transport.abort()  # its client does not read: waiting would hold shutdown
+            self._put_end(sub)

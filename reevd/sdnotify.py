@@ -160,9 +160,13 @@ class Notifier:
         assert self._app is not None
         if not self._app[keys.WATCHER].alive:
             return "watcher thread died"
-        writer = self._app[keys.STORE].writer
+        store = self._app[keys.STORE]
+        writer = store.writer
         if not writer.alive:
-            return "writer task ended"
+            return "writer thread ended"
+        problem = store.problem()
+        if problem is not None:
+            return problem
         if self._probe.stuck(writer.backlog, writer.last_commit_monotonic, time.monotonic()):
             return "writer stalled with a backlog"
         return None

@@ -192,6 +192,7 @@ def load_benchmark_text(text: str, source: str) -> Benchmark:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _check_depth(yaml, text, loader, source)
         doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -199,6 +200,27 @@ def load_benchmark_text(text: str, source: str) -> Benchmark:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BenchmarkError(source, field, f"invalid YAML: {problem}") from None
     return _Parser(source).benchmark(doc)
+
+
+MAX_YAML_DEPTH = 64  # a benchmark nests a few levels; 50,000 crashed the composer (SIGSEGV)
+
+
+def _check_depth(yaml: Any, text: str, loader: Any, source: str) -> None:
+    """Refuse a document nested deeper than MAX_YAML_DEPTH before composing it.
+
+    Parse events come from an iterative parser (its own stack on the heap); only building the
+    node tree recurses, so counting collection starts here cannot overflow the C stack.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise BenchmarkError(source, f"line {mark.line + 1}" if mark is not None else "",
+                                     f"nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 class _Parser:

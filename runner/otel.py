@@ -15,6 +15,7 @@ import orjson
 
 from runner import __version__
 from runner.formats import EventType, otel_file_name
+from runner.safe_files import open_append
 
 OTEL_PATH_ENV = "REEV_ENHANCED_OTEL_FILE"  # upstream's name; "{session_id}" is substituted
 
@@ -37,7 +38,7 @@ class OtelWriter:
         self.session_id = session_id
         self.agent_version = agent_version
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = open_append(path)  # never through a planted symlink
 
     def emit(
         self,

@@ -20,7 +20,14 @@ async def health(request: web.Request) -> web.Response:
         db_ok = False
     watcher_alive = app[keys.WATCHER].alive
     writer_alive = store.writer.alive
-    healthy = db_ok and watcher_alive and writer_alive
+    problem = store.problem()
+    healthy = db_ok and watcher_alive and writer_alive and problem is None
+    reasons = [r for r in (
+        None if db_ok else "database not readable",
+        None if watcher_alive else "file watcher stopped",
+        None if writer_alive else "database writer stopped",
+        problem,
+    ) if r is not None]
     launcher = app.get(keys.LAUNCHER)
     body = {
         "status": "healthy" if healthy else "degraded",
@@ -32,5 +39,6 @@ async def health(request: web.Request) -> web.Response:
         "writer_alive": writer_alive,
         "runs_in_flight": launcher.in_flight if launcher else 0,
         "runs_queued": launcher.queued if launcher else 0,
+        "reasons": reasons,
     }
     return json_response(body, status=200 if healthy else 503)

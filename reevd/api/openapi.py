@@ -200,7 +200,7 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         "text/plain": {"schema": STR}}})},
     "/api/v1/health": {"get": {"summary": "Liveness and the facts an operator checks first", "responses": {
         "200": _json(ref("Health"), "healthy"),
-        "503": _json(ref("Health"), "degraded: database, watcher or writer down")}}},
+        "503": _json(ref("Health"), "degraded: `reasons` says why (database, watcher, writer, store fault)")}}},
     "/api/v1/executions": {"get": _op("Executions, newest first (keyset pages)", _json(ref("ExecutionList"), "a page"), 400,
                                       params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                                               _query("cursor", STR, "next_cursor of the previous page"),
@@ -213,14 +213,14 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
         params=[_path_id("execution_id"), _query("after", {"type": "integer", "minimum": -1, "maximum": 2**62}),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})])},
     "/api/v1/executions/{execution_id}/stream": {"get": _op(
-        "Its events live (SSE; id = byte offset; resumes after Last-Event-ID), then its final status", SSE, 400, 404,
+        "Its events live (SSE; id = byte offset; resumes after Last-Event-ID), then its final status", SSE, 400, 404, 503,
         params=[_path_id("execution_id"), _query("after", {"type": "integer", "minimum": -1, "maximum": 2**62})])},
-    "/api/v1/stream": {"get": _op("Every execution status change (SSE)", SSE)},
+    "/api/v1/stream": {"get": _op("Every execution status change (SSE); 503 past max-streams", SSE, 503)},
     "/api/v1/executions/{execution_id}/cancel": {"post": _op(
         "Stop a queued or running run (kills its process group)", _json(ref("ExecutionState"), "now Stopped"),
         400, 404, 409, params=[_path_id("execution_id")])},
     "/api/v1/benchmarks/{benchmark_id}/run": {"post": _op(
-        "Start a run; answers at once", _json(ref("RunStarted"), "accepted"), 400, 404, 413,
+        "Start a run; answers at once", _json(ref("RunStarted"), "accepted"), 400, 404, 413, 503,
         params=[_path_id("benchmark_id")], body=run_body(agents), body_required=False)},
     "/api/v1/benchmarks/{benchmark_id}/stop/{execution_id}": {"post": _op(
         "Stop a run of this benchmark", _json(ref("ExecutionState"), "now Stopped"), 400, 404, 409,

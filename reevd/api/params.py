@@ -59,4 +59,9 @@ async def read_json_object(request: web.Request, *, required: bool) -> dict[str,
         raise bad_request("body", "not valid JSON") from None
     if not isinstance(body, dict):
         raise bad_request("body", "expected a JSON object")
+    for name, value in body.items():
+        try:
+            orjson.dumps(value)  # orjson reads 1024 levels but writes 255: what we store must be writable
+        except orjson.JSONEncodeError:
+            raise bad_request(str(name)[:80], "nested too deeply (at most 254 levels)") from None
     return body

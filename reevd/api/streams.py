@@ -3,31 +3,35 @@
 A stream subscribes to the hub *before* reading what is stored, then re-reads the database
 on each notice, so nothing falls between replay and live and nothing is sent twice:
 `id:` is the event's byte offset and a reconnect resumes after Last-Event-ID.
+
+Each stream costs bounded memory: pages are read in bounded bytes, every write must be
+taken by the client within the send timeout or the client is dropped (with a log line),
+and the number of open streams is capped (503 past it).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import orjson
+import structlog
 from aiohttp import web
 
 from reevd import keys
-from reevd.errors import bad_request, not_found
 from reevd.api.params import safe_id
 from reevd.api.render.execution import event_view, execution_state
+from reevd.errors import RequestError, bad_request, not_found
 from reevd.evals import eval_view
-from reevd.hub import Notice
+from reevd.hub import Notice, Subscription
 from reevd.store import evals as eval_store
 from reevd.models import Status
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_STREAM_KEY = "reevd.stream_response"
+log = structlog.get_logger("reevd.api")
 
 HEARTBEAT_S = 15.0
 MAX_OFFSET = 2**62  # the bound the events route enforces; SQLite integers are 64-bit
 PAGE = 1000
+PAGE_BYTES = 256 * 1024  # of event bodies per read (a line may be 1 MiB: then one line per page)
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -36,6 +40,10 @@ SSE_HEADERS = {
     "X-Accel-Buffering": "no",
     "Access-Control-Allow-Origin": "*",
 }
+
+
+class ClientGone(Exception):
+    """The client stopped reading (send timeout) or went away."""
 
 
 def _eval_of(state: dict[str, object]) -> str | None:
@@ -68,10 +76,48 @@ def _resume_point(request: web.Request) -> int:
     return value
 
 
+def _check_capacity(request: web.Request) -> None:
+    hub = request.app[keys.HUB]
+    limit = request.app[keys.CONFIG].max_streams
+    if hub.closing:
+        raise RequestError(503, "shutting_down", "the daemon is shutting down")
+    if hub.subscriber_count >= limit:
+        raise RequestError(503, "too_many_streams", f"{limit} streams are open, the limit (max-streams); retry later")
+
+
+class Sender:
+    """Writes frames to one client; a write the client does not take in time drops it."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse, sub: Subscription) -> None:
+        self._request = request
+        self._response = response
+        self._sub = sub
+        self._timeout = request.app[keys.CONFIG].stream_send_timeout_s
+        self._hub = request.app[keys.HUB]
+
+    async def send(self, data: bytes) -> None:
+        if self._hub.closing:
+            raise ClientGone()  # shutting down: end now (a reconnect resumes with Last-Event-ID)
+        self._sub.sending = True
+        try:
+            await asyncio.wait_for(self._response.write(data), self._timeout)
+        except asyncio.TimeoutError:
+            log.warning("stream_client_dropped", path=self._request.path, reason="not reading",
+                        send_timeout_s=self._timeout)
+            transport = self._request.transport
+            if transport is not None:
+                transport.abort()  # frees what is buffered for it at once
+            raise ClientGone() from None
+        except (ConnectionResetError, ConnectionError) as exc:
+            raise ClientGone() from exc
+        finally:
+            self._sub.sending = False
+
+
 RESYNC = Notice("", False)  # "re-read your state": returned after each heartbeat
 
 
-async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.StreamResponse) -> Notice | None:
+async def _next_notice(queue: "asyncio.Queue[Notice | None]", sender: Sender) -> Notice | None:
     """The next notice, or RESYNC after a keepalive comment every HEARTBEAT_S.
 
     The hub drops notices for a subscriber whose queue is full, so a stream re-reads its
@@ -80,64 +126,51 @@ async def _next_notice(queue: "asyncio.Queue[Notice | None]", response: web.Stre
     try:
         return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
     except asyncio.TimeoutError:
-        await response.write(b": keepalive\n\n")
+        await sender.send(b": keepalive\n\n")
         return RESYNC
 
 
-def _ends_on_disconnect(handler: Handler) -> Handler:
-    """A client that hangs up mid-stream ends its stream quietly: not a server error."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
-            prepared = request.get(_STREAM_KEY)
-            if isinstance(prepared, web.StreamResponse):
-                return prepared  # already started: aiohttp closes it without an error response
-            raise
-
-    return wrapped
-
-
-@_ends_on_disconnect
 async def stream_execution(request: web.Request) -> web.StreamResponse:
     execution_id = safe_id(request, "execution_id")
     after = _resume_point(request)
     reader = request.app[keys.STORE].reader
     if await reader.execution(execution_id) is None:
         raise not_found("execution", execution_id)
+    _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    request[_STREAM_KEY] = response
-    with request.app[keys.HUB].subscribe() as queue:
-        while True:
-            rows, more = await reader.events(execution_id, after, PAGE)
-            for row in rows:
-                await response.write(_frame("otel", event_view(row), row["offset"]))
-                after = row["offset"]
-            if more:
-                continue
-            state = await reader.execution(execution_id)
-            if state is not None and Status(state["status"]).is_terminal:
-                # The ingestor commits a run's events before its terminal status; one more read
-                # covers lines committed between our last read and the status.
-                rest, _ = await reader.events(execution_id, after, 1)
-                if rest:
-                    continue
-                await response.write(_frame("status", execution_state(state)))
-                break
+    with request.app[keys.HUB].subscribe(request.transport) as sub:
+        sender = Sender(request, response, sub)
+        try:
             while True:
-                notice = await _next_notice(queue, response)
-                if notice is None:  # daemon shutting down
-                    await response.write_eof()
-                    return response
-                if notice is RESYNC or notice.execution_id == execution_id:
+                rows, more = await reader.events(execution_id, after, PAGE, PAGE_BYTES)
+                for row in rows:
+                    await sender.send(_frame("otel", event_view(row), row["offset"]))
+                    after = row["offset"]
+                if more:
+                    continue
+                state = await reader.execution(execution_id)
+                if state is not None and Status(state["status"]).is_terminal:
+                    # The ingestor commits a run's events before its terminal status; one more read
+                    # covers lines committed between our last read and the status.
+                    rest, _ = await reader.events(execution_id, after, 1)
+                    if rest:
+                        continue
+                    await sender.send(_frame("status", execution_state(state)))
                     break
+                while True:
+                    notice = await _next_notice(sub.queue, sender)
+                    if notice is None:  # daemon shutting down
+                        await response.write_eof()
+                        return response
+                    if notice is RESYNC or notice.execution_id == execution_id:
+                        break
+        except ClientGone:
+            return response
     await response.write_eof()
     return response
 
 
-@_ends_on_disconnect
 async def stream_all(request: web.Request) -> web.StreamResponse:
     """Every execution status change: an invalidation feed for dashboards.
 
@@ -145,37 +178,40 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
     (eval_id, runs, finished, status): `reevd eval --wait` and dashboards follow evals here.
     """
     reader = request.app[keys.STORE].reader
+    _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    request[_STREAM_KEY] = response
-    with request.app[keys.HUB].subscribe() as queue:
-        # Written once subscribed: a client that has read it misses no later change.
-        await response.write(b": connected\n\n")
-        while True:
-            notice = await _next_notice(queue, response)
-            if notice is None:
-                break
-            if notice is RESYNC:
-                continue  # an invalidation feed: clients refetch what they show
-            changed = {notice.execution_id}
-            while not queue.empty():  # coalesce a burst into one read per execution
-                more = queue.get_nowait()
-                if more is None:
-                    await response.write_eof()
-                    return response
-                changed.add(more.execution_id)
-            evals: set[str] = set()
-            for execution_id in sorted(changed):
-                state = await reader.execution(execution_id)
-                if state is not None:
-                    await response.write(_frame("execution", execution_state(state)))
-                    eval_id = _eval_of(state)
-                    if eval_id is not None:
-                        evals.add(eval_id)
-            for eval_id in sorted(evals):
-                row = await eval_store.eval_row(reader, eval_id)
-                if row is not None:
-                    finished = (await eval_store.eval_progress(reader, [eval_id])).get(eval_id, 0)
-                    await response.write(_frame("eval", eval_view(row, finished)))
+    with request.app[keys.HUB].subscribe(request.transport) as sub:
+        sender = Sender(request, response, sub)
+        try:
+            await sender.send(b": connected\n\n")
+            while True:
+                notice = await _next_notice(sub.queue, sender)
+                if notice is None:
+                    break
+                if notice is RESYNC:
+                    continue  # an invalidation feed: clients refetch what they show
+                changed = {notice.execution_id}
+                while not sub.queue.empty():  # coalesce a burst into one read per execution
+                    more = sub.queue.get_nowait()
+                    if more is None:
+                        await response.write_eof()
+                        return response
+                    changed.add(more.execution_id)
+                evals: set[str] = set()
+                for execution_id in sorted(changed):
+                    state = await reader.execution(execution_id)
+                    if state is not None:
+                        await sender.send(_frame("execution", execution_state(state)))
+                        eval_id = _eval_of(state)
+                        if eval_id is not None:
+                            evals.add(eval_id)
+                for eval_id in sorted(evals):
+                    row = await eval_store.eval_row(reader, eval_id)
+                    if row is not None:
+                        finished = (await eval_store.eval_progress(reader, [eval_id])).get(eval_id, 0)
+                        await sender.send(_frame("eval", eval_view(row, finished)))
+        except ClientGone:
+            return response
     await response.write_eof()
     return response

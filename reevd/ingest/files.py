@@ -10,6 +10,10 @@ from dataclasses import dataclass
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
+class OutOfDescriptors(OSError):
+    """EMFILE/ENFILE: transient. The file is retried when descriptors free up, never refused."""
+
+
 @dataclass(frozen=True)
 class Refused:
     """Why a file will not be read: a reason for the counter, and details for the log."""
@@ -27,6 +31,8 @@ def open_regular(folder: str, name: str) -> tuple[int, os.stat_result] | Refused
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return Refused("symlink")  # never followed: it could point outside the folder
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            raise OutOfDescriptors(exc.errno, exc.strerror, exc.filename) from None
         return Refused("unreadable", repr(exc))
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):

@@ -10,23 +10,30 @@ when, how many at once, and what happens when a commit fails.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import stat
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import structlog
 
-from reevd.ingest.files import Refused, open_regular
+from reevd.ingest.files import OutOfDescriptors, Refused, open_regular
 from reevd.ingest.llm import llm_chunks
 from reevd.ingest.otel import TailCounts, otel_chunks
 from reevd.ingest.sessions import read_session
 from reevd.metrics import Metrics
 from reevd.store import Store
-from reevd.store.writes import FileState, SessionResult
+from reevd.store.llm_calls import LlmChunk
+from reevd.store.writes import FileState, OtelChunk, SessionResult
 from runner.formats import classify_file_name, looks_like_ours, otel_file_name, session_file_name
 
 log = structlog.get_logger("reevd.ingest")
+
+# (name, execution_id, fd, stat, committed state, line max, chunk max, counts) -> write ops
+ChunkReader = Callable[[str, str, int, os.stat_result, FileState | None, int, int, TailCounts],
+                       Iterator[OtelChunk] | Iterator[LlmChunk]]
 
 MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
@@ -34,7 +41,9 @@ MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committe
 # rename to say its writer finished (a rename-in from another folder only shows "created"),
 # is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
 SETTLE_AFTER_S = 5.0
-RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (disk full, I/O error), then give up
+RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (a data error), then give up
+# Out of file descriptors is transient (a connection flood, a burst): retry until it passes.
+FD_RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Ingestor:
@@ -64,6 +73,9 @@ class Ingestor:
         self._closing = False
         self._settle_timers: dict[str, asyncio.TimerHandle] = {}
         self._retries: dict[str, int] = {}
+        self._fd_waits: dict[str, int] = {}  # files waiting for descriptors -> attempts so far
+        self._fd_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._fd_log_at = 0.0
 
     async def load(self) -> None:
         """Committed positions of every known file: one query at startup."""
@@ -97,11 +109,16 @@ class Ingestor:
             entries = list(os.scandir(self._dir))
         except OSError as exc:
             log.error("sessions_scan_failed", error=repr(exc))
+            if exc.errno in (errno.EMFILE, errno.ENFILE) and not self._closing:
+                asyncio.get_running_loop().call_later(FD_RETRY_DELAYS_S[-1], self.scan)  # transient: scan again
             return 0
         for entry in entries:
-            if looks_like_ours(entry.name):
-                self.notify(entry.name, finished=True)
-                count += 1
+            try:
+                if looks_like_ours(entry.name):
+                    self.notify(entry.name, finished=True)
+                    count += 1
+            except Exception as exc:  # noqa: BLE001 - one entry never stops the scan of the others
+                log.error("sessions_scan_entry_failed", file=entry.name, error=repr(exc))
         return count
 
     async def ingest_session_now(self, execution_id: str) -> bool:
@@ -129,6 +146,9 @@ class Ingestor:
         for timer in self._settle_timers.values():
             timer.cancel()
         self._settle_timers.clear()
+        for waiters in self._fd_waiters.values():
+            for waiter in waiters:
+                waiter.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -142,6 +162,10 @@ class Ingestor:
         task = self._tasks.get(name)
         if task is not None:
             await asyncio.shield(task)
+        if name in self._fd_waits:  # it could not be opened yet: wait for the retry that can
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._fd_waiters.setdefault(name, []).append(waiter)
+            await waiter
 
     async def _settle_otel_first(self, execution_id: str) -> None:
         """Commit a run's OTEL lines before its session: once a run shows a terminal status,
@@ -159,9 +183,27 @@ class Ingestor:
         if attempt >= len(RETRY_DELAYS_S):
             self._retries.pop(name, None)
             log.error("ingest_gave_up", file=name, attempts=attempt)
+            self._release_waiters(name)
             return
         self._retries[name] = attempt + 1
         asyncio.get_running_loop().call_later(RETRY_DELAYS_S[attempt], self.notify, name, finished)
+
+    def _release_waiters(self, name: str) -> None:
+        """The file is done with (ingested, or given up on): whoever waits for it goes on."""
+        self._fd_waits.pop(name, None)
+        for waiter in self._fd_waiters.pop(name, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _retry_when_descriptors_free(self, name: str, finished: bool, exc: OSError) -> None:
+        attempt = self._fd_waits.get(name, 0)
+        self._fd_waits[name] = attempt + 1
+        now = time.monotonic()
+        if now - self._fd_log_at > 10.0:  # a flood is one line per interval, not one per file
+            self._fd_log_at = now
+            log.warning("ingest_out_of_descriptors", file=name, error=repr(exc), files_waiting=len(self._fd_waits))
+        delay = FD_RETRY_DELAYS_S[min(attempt, len(FD_RETRY_DELAYS_S) - 1)]
+        asyncio.get_running_loop().call_later(delay, self.notify, name, finished)
 
     async def _recover_position(self, name: str) -> None:
         """After a failed commit, trust only what the database holds for this file."""
@@ -193,12 +235,16 @@ class Ingestor:
                             await self._tail_llm(name, execution_id)
                     except asyncio.CancelledError:
                         raise
+                    except OutOfDescriptors as exc:
+                        self._retry_when_descriptors_free(name, finished, exc)
+                        continue
                     except Exception as exc:  # one bad file never stops ingestion of the others
                         log.error("ingest_failed", file=name, error=repr(exc))
                         await self._recover_position(name)
                         self._schedule_retry(name, finished)
                         continue
                 self._retries.pop(name, None)
+                self._release_waiters(name)
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
@@ -243,15 +289,26 @@ class Ingestor:
             log.info("session_ingested", execution_id=execution_id, status=op.status, score=op.score)
 
     async def _tail_otel(self, name: str, execution_id: str) -> None:
+        counts = await self._tail(name, execution_id, otel_chunks, "otel")
+        self._metrics.lines_ingested.inc(counts.lines)
+        self._metrics.lines_invalid.inc(counts.invalid)
+        self._metrics.lines_oversize.inc(counts.oversize)
+
+    async def _tail_llm(self, name: str, execution_id: str) -> None:
+        """llm_<id>.jsonl: the same exactly-once tailing as OTEL files, into llm_calls."""
+        await self._tail(name, execution_id, llm_chunks, "llm")
+
+    async def _tail(self, name: str, execution_id: str, chunks: ChunkReader, kind: str) -> TailCounts:
+        """Commit a JSONL file's new complete lines, chunk by chunk, with its offset (exactly once)."""
         pending: asyncio.Future[None] | None = None
         counts = TailCounts()
         async with self._gate:
             opened = self._open(name)
             if opened is None:
-                return
+                return counts
             fd, st = opened
             try:
-                for op in otel_chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
+                for op in chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
                     self._files[name] = op.file
                     # Pipeline: parse the next chunk while this one commits, but never hold more than two.
                     if pending is not None:
@@ -259,33 +316,10 @@ class Ingestor:
                     pending = self._store.writer.submit(op)
             finally:
                 os.close(fd)
-        self._metrics.lines_ingested.inc(counts.lines)
-        self._metrics.lines_invalid.inc(counts.invalid)
-        self._metrics.lines_oversize.inc(counts.oversize)
         if pending is not None:
             await pending
-            self._metrics.files_ingested.labels("otel").inc()
-
-    async def _tail_llm(self, name: str, execution_id: str) -> None:
-        """llm_<id>.jsonl: the same exactly-once tailing as OTEL files, into llm_calls."""
-        pending: asyncio.Future[None] | None = None
-        counts = TailCounts()
-        async with self._gate:
-            opened = self._open(name)
-            if opened is None:
-                return
-            fd, st = opened
-            try:
-                for op in llm_chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
-                    self._files[name] = op.file
-                    if pending is not None:
-                        await pending
-                    pending = self._store.writer.submit(op)
-            finally:
-                os.close(fd)
-        if pending is not None:
-            await pending
-            self._metrics.files_ingested.labels("llm").inc()
+            self._metrics.files_ingested.labels(kind).inc()
+        return counts
 
     def _settle_timer_fired(self, name: str) -> None:
         self._settle_timers.pop(name, None)

@@ -42,7 +42,7 @@ from reevd.metrics import Metrics
 from reevd.models import Status, utc_now_iso
 from reevd.runs.jobs import Job, LiveRun
 from reevd.runs.process import describe_exit, open_pidfd, signal_group, start_ticks
-from reevd.runs.run_log import bound_log, log_tail
+from reevd.runs.run_log import bound_log, log_tail, open_run_log
 from reevd.store import Store
 from reevd.store.writes import RunEnded, RunQueued, RunStarted, WriteOp
 from runner.formats import BENCHMARK_SUFFIXES, is_safe_id, run_log_execution_id, run_log_file_name
@@ -119,6 +119,9 @@ class Launcher:
         path = self.resolve_benchmark(benchmark_id)
         self.check_agent(agent)
         timeout = self.check_timeout(timeout_s)
+        problem = self._store.problem()
+        if problem is not None:  # accepting it now would leave the request hanging on the fault
+            raise RequestError(503, "store_unavailable", f"cannot accept runs: {problem}")
         if execution_id is None:
             execution_id = str(uuid.uuid4())
         meta = orjson.dumps(metadata or {}).decode()
@@ -183,17 +186,20 @@ class Launcher:
 
     def _spawn(self, job: Job) -> None:
         log_path = self.log_path(job.execution_id)
-        with open(log_path, "ab") as log_file:
+        log_fd = open_run_log(log_path)  # refuses a planted symlink (OSError: the run fails, named)
+        try:
             proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
                 self._command(job),
                 cwd=self._config.root,
                 stdin=subprocess.DEVNULL,
-                stdout=log_file,
+                stdout=log_fd,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: survives the daemon, killable as a group
                 close_fds=True,
                 env=self.settings.env_for(job.agent),  # the agent's settings: environment, never argv
             )
+        finally:
+            os.close(log_fd)
         pidfd = open_pidfd(proc.pid)
         if pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
             proc.kill()

@@ -66,3 +66,30 @@ def describe_exit(returncode: int | None) -> str:
             name = f"signal {-returncode}"
         return f"runner killed by {name} ({-returncode})"
     return f"runner exited with code {returncode}"
+
+
+def find_runner(execution_id: str) -> tuple[int, int] | None:
+    """(pid, start ticks) of a live process whose argv says `--execution-id=<execution_id>`.
+
+    Read once per recovered run at startup (never in a loop): it finds a runner the daemon
+    spawned but died before recording, so that run is re-attached instead of guessed at.
+    """
+    wanted = f"--execution-id={execution_id}".encode()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted in argv:
+            pid = int(entry)
+            ticks = start_ticks(pid)
+            if ticks is not None and not _is_zombie(pid):
+                return pid, ticks
+    return None

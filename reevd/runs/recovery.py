@@ -1,8 +1,10 @@
-"""Recovery after a restart: rebuild run state from the database and the files alone.
+"""Recovery after a restart: rebuild run state from the database, the files and the kernel.
 
 For each run this daemon's API accepted and that is still active: re-attach to its runner
 if it is alive (pid *and* start time checked, then a pidfd), take its session file if it
-finished, start it again if it never started, or fail it when it is lost.
+finished, start it again if it never started, or fail it when it is lost. A run whose pid
+was never recorded (the daemon died during the spawn) is never judged by a guess: its
+session file, else its runner found by execution id, else it is started again (still owed).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from reevd.ingest import Ingestor
 from reevd.models import Origin, Status, epoch_from_iso, utc_now_iso
 from reevd.runs.jobs import Job
 from reevd.runs.launcher import Launcher
-from reevd.runs.process import is_same_process, open_pidfd
+from reevd.runs.process import find_runner, is_same_process, open_pidfd
 from reevd.store import Store
-from reevd.store.writes import RunEnded
+from reevd.store.writes import RunEnded, RunStarted
 from runner.formats import otel_file_name, run_log_file_name, session_file_name
 
 log = structlog.get_logger("reevd.launcher")
@@ -64,11 +66,25 @@ async def _recover_one(launcher: Launcher, config: Config, store: Store, ingesto
         log.info("run_requeued", execution_id=execution_id)
         return
     if pid is None:
-        # Spawned, but the daemon died before recording the pid: never start it twice.
-        ingested = await ingestor.ingest_session_now(execution_id)
-        message = None if ingested else "the daemon stopped while starting this run; its runner's fate is unknown"
-        await store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
-        return
+        # The daemon died between creating the run's log and recording its pid.
+        if await ingestor.ingest_session_now(execution_id):
+            await store.writer.write(RunEnded(execution_id, Status.FAILED.value, None, None, utc_now_iso()))
+            log.info("run_recovered_from_session", execution_id=execution_id)
+            return  # the session file's result stands (RunEnded applies only to a row still active)
+        found = find_runner(execution_id)
+        if found is not None:
+            pid, ticks = found
+            await store.writer.write(RunStarted(execution_id, pid, ticks, utc_now_iso()))
+            row = {**row, "pid": pid, "pid_start": ticks}
+        else:
+            try:
+                path = launcher.resolve_benchmark(row["benchmark_id"])
+            except RequestError as exc:
+                await store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart run: {exc.message}", None, utc_now_iso()))
+                return
+            launcher.enqueue(Job(execution_id, row["benchmark_id"], row["agent"], path, timeout_s))
+            log.info("run_requeued", execution_id=execution_id, reason="spawned but no runner and no session found")
+            return
     pidfd = open_pidfd(pid)
     if pidfd is not None and is_same_process(pid, row["pid_start"]):  # checked after opening: no reuse race
         job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), timeout_s)

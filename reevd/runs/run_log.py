@@ -1,4 +1,8 @@
-"""A run's stdout/stderr log (logs/runs/<id>.log): created for the runner, kept bounded, read for errors."""
+"""A run's stdout/stderr log (logs/runs/<id>.log): created for the runner, kept bounded, read for errors.
+
+Every open refuses a symlink or anything but a regular file (runner/safe_files.py): a link
+planted at a run's log path must never make us append to or truncate a file outside the root.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,16 @@ from pathlib import Path
 
 import structlog
 
+from runner.safe_files import open_append, open_regular
+
 log = structlog.get_logger("reevd.runs")
 
 LOG_TAIL_BYTES = 4096
+
+
+def open_run_log(path: Path) -> int:
+    """The fd the runner's stdout/stderr go to. Raises OSError (UnsafeFile for a link)."""
+    return open_append(path)
 
 
 def bound_log(path: Path, limit: int) -> None:
@@ -19,11 +30,12 @@ def bound_log(path: Path, limit: int) -> None:
     half the bound means one rewrite per half-bound of output, not one per write.
     """
     try:
-        size = path.stat().st_size
+        size = path.lstat().st_size
         if size <= limit:
             return
         keep = limit // 4
-        with open(path, "r+b") as fh:
+        with open(open_regular(path, os.O_RDWR), "r+b") as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(keep)
             fh.seek(size - keep)
             tail = fh.read(keep)
@@ -37,7 +49,7 @@ def bound_log(path: Path, limit: int) -> None:
 def log_tail(path: Path) -> str:
     """The last few non-empty lines of a run's log, on one line (for an error message)."""
     try:
-        with open(path, "rb") as fh:
+        with open(open_regular(path, os.O_RDONLY), "rb") as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - LOG_TAIL_BYTES))

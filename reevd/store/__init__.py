@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -53,6 +54,15 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
         log.info("db_migrated", version=number)
+    # A database that cannot be written is a startup error, not a daemon that drops every write.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return len(MIGRATIONS)
 
 
@@ -64,6 +74,22 @@ class Store:
         self.writer = writer
         self.reader = Reader(read_conn)
         self._read_conn = read_conn
+        st = os.stat(path)
+        self._identity = (st.st_dev, st.st_ino)
+
+    def problem(self) -> str | None:
+        """Why the store cannot be trusted right now (a write fault, the file gone), or None."""
+        if self.writer.fault is not None:
+            return f"database writes failing: {self.writer.fault}"
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"database file {self.path} was deleted under the daemon; restart it to recreate the database"
+        except OSError as exc:
+            return f"database file {self.path} cannot be checked: {exc.strerror or exc}"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"database file {self.path} was replaced under the daemon; restart it to use the new one"
+        return None
 
     @classmethod
     async def open(cls, path: Path) -> "Store":

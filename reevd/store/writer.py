@@ -1,5 +1,8 @@
 """The single writer: one thread owns the one write connection and applies batches in order.
 
+Ops apply in submission order; only a run of consecutive ops of one kind that declares its
+statements commute (WriteOp.commutes_with_its_kind) is grouped statement by statement.
+
 Modelled on datasette's `_execute_writes`: callers on the event loop put work on a thread-safe
 queue and await a future; the thread takes everything queued so far (up to MAX_BATCH_OPS),
 applies it in submission order inside one `BEGIN IMMEDIATE … COMMIT`, and resolves the
@@ -26,6 +29,22 @@ from reevd.store.writes import Statement, WriteOp
 log = structlog.get_logger("reevd.store")
 
 MAX_BATCH_OPS = 2000
+# Store faults (disk full, read-only, I/O error, the file unopenable) are retried with these
+# pauses (then the last, forever) until they clear; the batch's callers wait meanwhile and
+# /health says why. Other errors belong to the ops and are reported to their callers.
+FAULT_RETRY_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+FAULT_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+
+
+def fault_of(exc: BaseException) -> str | None:
+    """A description when `exc` is a store fault that may clear by itself, else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.OperationalError) and code is not None and (code & 0xFF) in FAULT_CODES:
+        return f"{getattr(exc, 'sqlite_errorname', 'SQLITE_ERROR')}: {exc}"
+    return None
 T = TypeVar("T")
 
 CommitListener = Callable[[Sequence[WriteOp], float], None]
@@ -61,6 +80,8 @@ class Writer:
         self._stopped: asyncio.Future[None] | None = None
         self._listeners: list[CommitListener] = []
         self._pending = 0  # ops submitted and not yet resolved (the backlog)
+        self._closing = threading.Event()  # also cuts a fault's retry pause short
+        self.fault: str | None = None  # set by the thread while the store refuses writes
         self.last_commit_monotonic = time.monotonic()
         self.batches = 0
 
@@ -111,6 +132,7 @@ class Writer:
         """Apply everything queued so far, then stop the thread and close the connection."""
         if self._thread is None or self._stopped is None:
             return
+        self._closing.set()  # a batch stuck on a store fault fails now instead of retrying forever
         self._queue.put(_STOP)
         await self._stopped
         self._thread.join()
@@ -172,20 +194,40 @@ class Writer:
             return
         ops = [item.op for item in batch]
         started = time.perf_counter()
-        try:
-            _apply(conn, [s for op in ops for s in op.statements()])
-        except Exception as exc:  # a failed batch must not kill the writer
-            if len(batch) > 1 and not isinstance(exc, sqlite3.OperationalError):
-                # A data error belongs to one op: retry one op per transaction so it cannot
-                # drop its neighbours. An operational error (busy, I/O, disk full) would fail
-                # each of them again, slowly: report it to every caller at once instead.
-                for item in batch:
-                    self._commit(conn, [item])
-                return
-            log.error("db_write_failed", op=type(ops[0]).__name__, execution_id=ops[0].execution_id, error=repr(exc))
-            self._to_loop(self._done, batch, exc, 0.0)
+        error = self._apply_until_no_fault(conn, ops, len(batch))
+        if error is None:
+            self._to_loop(self._done, batch, None, time.perf_counter() - started)
             return
-        self._to_loop(self._done, batch, None, time.perf_counter() - started)
+        if len(batch) > 1 and not isinstance(error, sqlite3.OperationalError):
+            # A data error belongs to one op: retry one op per transaction so it cannot
+            # drop its neighbours. An operational error would fail each of them again,
+            # slowly: report it to every caller at once instead.
+            for item in batch:
+                self._commit(conn, [item])
+            return
+        log.error("db_write_failed", op=type(ops[0]).__name__, execution_id=ops[0].execution_id, error=repr(error))
+        self._to_loop(self._done, batch, error, 0.0)
+
+    def _apply_until_no_fault(self, conn: sqlite3.Connection, ops: list[WriteOp], waiting: int) -> Exception | None:
+        """Apply the batch; while the store is faulted, pause and retry. The error that ends it, or None."""
+        attempt = 0
+        while True:
+            try:
+                _apply(conn, _in_order(ops))
+            except Exception as exc:
+                fault = fault_of(exc)
+                if fault is None or self._closing.is_set():
+                    return exc
+                if self.fault != fault:
+                    log.error("db_store_fault", fault=fault, waiting_ops=waiting)
+                self.fault = fault
+                self._closing.wait(FAULT_RETRY_S[min(attempt, len(FAULT_RETRY_S) - 1)])
+                attempt += 1
+                continue
+            if self.fault is not None:
+                log.info("db_store_recovered", after_attempts=attempt)
+                self.fault = None
+            return None
 
     # --- back on the loop -------------------------------------------------------------------
 
@@ -211,6 +253,32 @@ def _settle(fut: asyncio.Future[Any] | None, error: BaseException | None, result
         fut.set_result(result)
     else:
         fut.set_exception(error)
+
+
+def _in_order(ops: list[WriteOp]) -> list[Statement]:
+    """The batch's statements in submission order; within a run of consecutive ops of one
+    class that commute with their kind, grouped by statement (first-seen order) so that
+    each becomes one executemany."""
+    out: list[Statement] = []
+    i, n = 0, len(ops)
+    while i < n:
+        op = ops[i]
+        j = i + 1
+        if op.commutes_with_its_kind:
+            kind = type(op)
+            while j < n and type(ops[j]) is kind and ops[j].commutes_with_its_kind:
+                j += 1
+        if j - i == 1:
+            out.extend(op.statements())
+        else:
+            groups: dict[str, list[Statement]] = {}
+            for other in ops[i:j]:
+                for statement in other.statements():
+                    groups.setdefault(statement[0], []).append(statement)
+            for group in groups.values():
+                out.extend(group)
+        i = j
+    return out
 
 
 def _apply(conn: sqlite3.Connection, statements: list[Statement]) -> None:

@@ -118,6 +118,6 @@ async def test_tick_withholds_ping_when_the_writer_task_ended(app: web.Applicati
         await app[keys.STORE].writer.close()
         notifier._tick()
         assert _drain(sock) == []
-        assert notifier.unhealthy_reason() == "writer task ended"
+        assert notifier.unhealthy_reason() == "writer thread ended"
     finally:
         notifier.close()

@@ -151,3 +151,16 @@ async def test_event_pages_are_bounded_by_bytes(store: Store) -> None:
     assert len(page) == 7 and not more
     page, more = await store.reader.events("e1", -1, 2, max_bytes=10)  # always at least one row
     assert len(page) == 1 and more
+
+
+async def test_ops_of_different_kinds_apply_in_submission_order(store: Store) -> None:
+    """Queued then Stopped then a session result in one batch: the stop wins, as submitted, and nothing regresses."""
+    import asyncio
+
+    futures = [store.writer.submit(RunQueued("o1", "001", "a", 300, "{}", NOW)),
+               store.writer.submit(RunEnded("o1", "Stopped", "stopped by request", None, NOW)),
+               store.writer.submit(SessionResult("o1", "001", "a", "Completed", None, NOW, 1.0, None, "{}", NOW,
+                                                 FileState("session_o1.json", "session", "o1", 1, 9, 1, 1)))]
+    await asyncio.gather(*futures)
+    row = await store.reader.execution("o1")
+    assert row["status"] == "Stopped" and row["error_message"] == "stopped by request"

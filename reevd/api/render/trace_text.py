@@ -128,6 +128,9 @@ _SUCCESS = re.compile(r"^Program (\S+) success$")
 _FAILED = re.compile(r"^Program (\S+) failed: (.*)$")
 
 
+MAX_TREE_DEPTH = 32
+
+
 @dataclass
 class Call:
     """One program invocation and what it logged, nested by invoke depth."""
@@ -151,6 +154,9 @@ def parse_logs(logs: list[str], show_cu: bool) -> list["str | Call"]:
             call = Call(m.group(1), int(m.group(2)))
             while stack and stack[-1].depth >= call.depth:
                 stack.pop()
+            if len(stack) >= MAX_TREE_DEPTH:  # Solana stops at 5; stored logs may claim anything
+                emit(f"⋯ {line} (cut: deeper than {MAX_TREE_DEPTH} levels)")
+                continue
             emit(call)
             stack.append(call)
         elif m := _CONSUMED.match(line):
