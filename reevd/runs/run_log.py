@@ -27,21 +27,37 @@ def bound_log(path: Path, limit: int) -> None:
     """Keep a run's log within `limit`: when it passes it, keep its first and last quarters.
 
     The runner appends (O_APPEND), so its next write lands after what we keep; trimming to
-    half the bound means one rewrite per half-bound of output, not one per write.
+    half the bound means one rewrite per half-bound of output, not one per write. Output that
+    arrives while we rewrite is carried over before the truncate; only a write landing between
+    the last size check and the truncate (a few microseconds) could still be lost.
     """
     try:
         size = path.lstat().st_size
         if size <= limit:
             return
         keep = limit // 4
-        with open(open_regular(path, os.O_RDWR), "r+b") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(keep)
-            fh.seek(size - keep)
-            tail = fh.read(keep)
-            fh.seek(0)
-            fh.write(head + f"\n[... {size - 2 * keep} bytes cut ...]\n".encode() + tail)
-            fh.truncate()
+        fd = open_regular(path, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, keep, 0)
+            tail = os.pread(fd, keep, size - keep)
+            kept = head + f"\n[... {size - 2 * keep} bytes cut ...]\n".encode() + tail
+            os.pwrite(fd, kept, 0)
+            end = len(kept)
+            while True:  # carry over what was appended while we worked
+                now = os.fstat(fd).st_size
+                if now > size and end + (now - size) > size:
+                    return  # a flood mid-trim: leave the rest for the next trim rather than overlap
+                if now > size:
+                    extra = os.pread(fd, now - size, size)
+                    os.pwrite(fd, extra, end)
+                    end += len(extra)
+                    size = now
+                    continue
+                os.ftruncate(fd, end)
+                break
+        finally:
+            os.close(fd)
     except OSError as exc:
         log.warning("run_log_bound_failed", path=str(path), error=repr(exc))
 
