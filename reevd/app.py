@@ -20,9 +20,10 @@ from reevd.api.routes import add_routes
 from reevd.catalog import Catalog
 from reevd.config import Config
 from reevd.hub import Hub
-from reevd.ingestor import Ingestor
-from reevd.launcher import Launcher
+from reevd.ingest import Ingestor
 from reevd.metrics import Metrics
+from reevd.runs import Launcher
+from reevd.runs.recovery import recover
 from reevd.store import Store
 from reevd.watcher import FolderWatcher
 
@@ -100,7 +101,7 @@ async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], available_agents())
     app[keys.LAUNCHER] = launcher
     app[keys.WATCHER].watch(config.run_logs_dir, launcher.on_run_log_event)  # logs stay bounded while runs run
-    await launcher.recover()
+    await recover(launcher, config, app[keys.STORE], app[keys.INGESTOR])
     live = app[keys.METRICS].live
     live.in_flight = lambda: launcher.in_flight
     live.queued = lambda: launcher.queued

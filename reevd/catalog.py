@@ -19,13 +19,14 @@ import orjson
 import structlog
 
 from reevd.models import utc_now_iso
+from runner.formats import BENCHMARK_SUFFIXES
 from reevd.store import Store
-from reevd.store import catalog as q
-from reevd.store.catalog import BenchmarkRow, CatalogSync
+from reevd.store import benchmarks as q
+from reevd.store.benchmarks import BenchmarkRow, CatalogSync
 
 log = structlog.get_logger("reevd.catalog")
 
-SUFFIXES = (".yml", ".yaml")
+SUFFIXES = BENCHMARK_SUFFIXES
 
 
 @dataclass
@@ -124,7 +125,7 @@ class Catalog:
     async def _sync(self) -> SyncReport:
         found, errors, processed = await asyncio.to_thread(scan_folder, self._folder)
         stored = {r["benchmark_id"]: r["content_hash"] + "|" + r["file_name"]
-                  for r in await q.benchmarks(q.reader_conn(self._store))}
+                  for r in await q.benchmarks(self._store.reader)}
         report = SyncReport(processed_count=processed, error_count=len(errors), errors=errors)
         upserts: list[BenchmarkRow] = []
         for bid, row in found.items():

@@ -18,8 +18,10 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+from reevd.models import Status
+
 API = "/api/v1"
-EXIT_BY_STATUS = {"Completed": 0, "Failed": 1, "Stopped": 3, "Timeout": 4}
+EXIT_BY_STATUS = {Status.COMPLETED.value: 0, Status.FAILED.value: 1, Status.STOPPED.value: 3, Status.TIMEOUT.value: 4}
 STREAM_IDLE_TIMEOUT_S = 45.0  # three missed keepalives (the daemon sends one every 15 s)
 RECONNECT_FOR_S = 30.0  # how long `tail` keeps trying to resume after losing the stream (a daemon restart)
 
@@ -174,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if final.get("error_message"):
             line += f" error={final['error_message']}"
         print(line)
-    return 0 if final["status"] == "Completed" else 1
+    return 0 if final["status"] == Status.COMPLETED.value else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from reevd.catalog import Catalog
     from reevd.config import Config
     from reevd.hub import Hub
-    from reevd.ingestor import Ingestor
-    from reevd.launcher import Launcher
+    from reevd.ingest import Ingestor
     from reevd.metrics import Metrics
+    from reevd.runs import Launcher
     from reevd.store import Store
     from reevd.watcher import FolderWatcher
 

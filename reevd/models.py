@@ -1,10 +1,16 @@
-"""Execution states and the small value types shared across the daemon."""
+"""The rules about an execution's status, in one place: the states, which are terminal, how
+a run's own report becomes its verdict, and the SQL fragments that say the same in queries.
+
+Everything else asks this module: the UPSERTs (store/writes.py), the reader, the API views.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
 from enum import Enum
+from typing import Any
 
 
 class Status(str, Enum):
@@ -24,6 +30,37 @@ class Status(str, Enum):
 
 TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.FAILED, Status.STOPPED, Status.TIMEOUT})
 ACTIVE: frozenset[Status] = frozenset({Status.QUEUED, Status.RUNNING})
+
+
+def sql_list(statuses: Iterable[Status]) -> str:
+    """A status set as an SQL list literal, e.g. "('Completed','Failed')"; built from the Enum only."""
+    return "(" + ",".join(f"'{s.value}'" for s in sorted(statuses, key=lambda s: s.value)) + ")"
+
+
+TERMINAL_SQL = sql_list(TERMINAL)
+ACTIVE_SQL = sql_list(ACTIVE)
+# Runs that ended with a verdict of their own (Completed, or Failed), as agent performance counts them.
+JUDGED: frozenset[Status] = frozenset({Status.COMPLETED, Status.FAILED})
+JUDGED_SQL = sql_list(JUDGED)
+
+
+def verdict(final_result: Mapping[str, Any]) -> Status:
+    """The one decision of whether a run succeeded, from its session file's `final_result`.
+
+    Upstream's `status` string wins when it says Succeeded/Failed; otherwise the `success`
+    flag decides. Completed means succeeded, Failed means it ran to a result and failed.
+    """
+    status = final_result.get("status")
+    if isinstance(status, str) and status.lower() in ("succeeded", "completed", "success"):
+        return Status.COMPLETED
+    if isinstance(status, str) and status.lower() == "failed":
+        return Status.FAILED
+    return Status.COMPLETED if final_result.get("success") is True else Status.FAILED
+
+
+def outcome_label(status: str | Status) -> str:
+    """Upstream's Succeeded/Failed for a judged or ended run (anything but Completed failed)."""
+    return "Succeeded" if Status(status) is Status.COMPLETED else "Failed"
 
 
 class Origin(str, Enum):
@@ -54,5 +91,5 @@ def iso_from_epoch(seconds: float) -> str:
 
 
 def epoch_from_iso(iso: str) -> float:
-    """The inverse of iso_from_epoch (accepts the 'Z' suffix on Python 3.10 too)."""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    """The inverse of iso_from_epoch (Python 3.11's fromisoformat reads the 'Z' suffix)."""
+    return datetime.fromisoformat(iso).timestamp()

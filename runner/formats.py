@@ -72,3 +72,20 @@ class SessionStatus(str, Enum):
 
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+
+
+# Benchmarks: a folder of YAML files; the launcher runs benchmarks/<id><suffix>, first suffix first.
+BENCHMARK_SUFFIXES = (".yml", ".yaml")
+
+# reevd keeps each run's stdout/stderr in logs/runs/<execution id>.log.
+RUN_LOG_SUFFIX = ".log"
+
+
+def run_log_file_name(execution_id: str) -> str:
+    return f"{execution_id}{RUN_LOG_SUFFIX}"
+
+
+def run_log_execution_id(name: str) -> str | None:
+    """The execution id a run log's file name stands for, or None when it is not one."""
+    ident = name[: -len(RUN_LOG_SUFFIX)] if name.endswith(RUN_LOG_SUFFIX) else ""
+    return ident if is_safe_id(ident) else None

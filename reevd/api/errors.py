@@ -1,4 +1,6 @@
-"""One error shape for every 4xx/5xx: JSON {"error": code, "message": text}. Plus CORS."""
+"""One error shape for every 4xx/5xx: JSON {"error": code, "message": text}. Plus CORS.
+
+The error type itself lives in reevd/errors.py, so domain modules raise it without importing the API."""
 
 from __future__ import annotations
 
@@ -8,28 +10,13 @@ import structlog
 from aiohttp import web
 
 from reevd.api.responses import json_response
+from reevd.errors import RequestError, bad_request, not_found
+
+__all__ = ["RequestError", "bad_request", "not_found", "cors_middleware", "error_middleware", "error_response"]
 
 log = structlog.get_logger("reevd.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(Exception):
-    """A domain error that carries its HTTP status and a short machine-readable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} '{ident}' not found")
-
-
-def bad_request(field: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_request", f"{field}: {message}")
 
 
 _CODES = {
@@ -68,7 +55,7 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
+    except RequestError as exc:
         return error_response(exc.status, exc.code, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import ApiError, bad_request, not_found
+from reevd.errors import RequestError, bad_request, not_found
 from reevd.api.params import choice_query, int_query, optional_safe_id, safe_id
-from reevd.api.responses import event_view, execution_state, json_response
+from reevd.api.render.execution import event_view, execution_state
+from reevd.api.responses import json_response
 from reevd.models import Status
 from reevd.store import ExecutionFilter
 from reevd.store.reader import decode_cursor, encode_cursor
@@ -65,7 +66,7 @@ async def benchmark_execution_status(request: web.Request) -> web.Response:
     benchmark_id = safe_id(request, "benchmark_id")
     row = await _execution_or_404(request, safe_id(request, "execution_id"))
     if row["benchmark_id"] and row["benchmark_id"] != benchmark_id:
-        raise ApiError(404, "not_found", f"execution '{row['execution_id']}' is not a run of benchmark '{benchmark_id}'")
+        raise RequestError(404, "not_found", f"execution '{row['execution_id']}' is not a run of benchmark '{benchmark_id}'")
     return json_response(execution_state(row))
 
 

@@ -1,7 +1,7 @@
 """GET /api/v1/openapi.json: an OpenAPI 3.1 description of every route reevd serves.
 
-Tests validate real responses against these schemas (tests/unit/test_api_compat_openapi.py)
-and a schemathesis run fuzzes the routes from it (tools/schemathesis.sh), so this document
+Tests validate real responses against these schemas (tests/unit/test_api_compat.py)
+and a schemathesis run fuzzes the routes from it (tools/schemathesis_run.py, tests/e2e/test_compat_schemathesis.py), so this document
 is checked, not decorative. Schemas list required fields; extras are allowed where other
 modules may add fields (health, execution state), closed where the shape is ours alone.
 """
@@ -15,7 +15,8 @@ from aiohttp import web
 from reevd import __version__, keys
 from reevd.agents import available_agents
 from reevd.api.responses import json_response
-from reevd.api.compat.agents_config import AGENT_RE
+from reevd.api.agents import AGENT_RE
+from reevd.models import Origin, Status
 from runner.formats import SAFE_ID_RE
 
 JSON = "application/json"
@@ -29,7 +30,7 @@ NNUM = {"type": ["number", "null"]}
 BOOL = {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
 NTIME = {"type": ["string", "null"], "format": "date-time"}
-STATUS = {"type": "string", "enum": ["Queued", "Running", "Completed", "Failed", "Stopped", "Timeout"]}
+STATUS = {"type": "string", "enum": [s.value for s in Status]}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -54,9 +55,9 @@ SCHEMAS: dict[str, Any] = {
         "execution_id": STR, "benchmark_id": STR, "agent": STR, "status": STATUS, "created_at": TIME,
         "updated_at": TIME, "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
         "error_message": NSTR, "result_data": {"type": ["object", "null"]}, "metadata": {"type": "object"},
-        "id": STR, "score": NNUM, "started_at": NTIME, "finished_at": NTIME, "origin": {"enum": ["api", "disk"]},
+        "id": STR, "score": NNUM, "started_at": NTIME, "finished_at": NTIME, "origin": {"enum": [o.value for o in Origin]},
         "exit_code": {"type": ["integer", "null"]}, "events_count": INT, "last_event_type": NSTR,
-        "last_event_at": NSTR,
+        "last_event_at": NSTR, "start_time": NTIME, "error": NSTR,
     }, required=["execution_id", "id", "benchmark_id", "agent", "status", "created_at", "updated_at", "progress",
                  "error_message", "result_data", "metadata"]),
     "ExecutionList": obj({"executions": arr(ref("ExecutionState")), "next_cursor": NSTR}, closed=True),
@@ -66,7 +67,7 @@ SCHEMAS: dict[str, Any] = {
     "Health": obj({"status": {"enum": ["healthy", "degraded"]}, "timestamp": TIME, "version": STR},
                   required=["status", "timestamp", "version"]),
     "RunStarted": obj({
-        "execution_id": STR, "id": STR, "status": {"enum": ["Queued", "Running"]}, "duration_ms": INT,
+        "execution_id": STR, "id": STR, "status": {"enum": [Status.QUEUED.value, Status.RUNNING.value]}, "duration_ms": INT,
         "result": {"type": "null"}, "error": {"type": "null"}, "logs": arr({}), "tool_calls": arr({}),
     }),
     "Benchmark": obj({"id": ID, "description": STR, "tags": arr(STR), "prompt": STR, "runnable": BOOL,

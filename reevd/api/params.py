@@ -1,17 +1,20 @@
-"""Validation of path and query parameters; every failure names the parameter."""
+"""Validation of path, query and body parameters; every failure names the parameter."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from aiohttp import web
 
-from reevd.api.errors import ApiError, bad_request
+from reevd.errors import RequestError, bad_request
 from runner.formats import is_safe_id
 
 
 def safe_id(request: web.Request, name: str) -> str:
     value = request.match_info.get(name) or request.query.get(name) or ""
     if not is_safe_id(value):
-        raise ApiError(400, "invalid_id", f"{name}: must be 1-128 letters, digits, '-' or '_' (got {value[:80]!r})")
+        raise RequestError(400, "invalid_id", f"{name}: must be 1-128 letters, digits, '-' or '_' (got {value[:80]!r})")
     return value
 
 
@@ -41,3 +44,19 @@ def choice_query(request: web.Request, name: str, allowed: frozenset[str]) -> st
     if raw not in allowed:
         raise bad_request(name, f"must be one of {', '.join(sorted(allowed))}")
     return raw
+
+
+async def read_json_object(request: web.Request, *, required: bool) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty and optional). Size capped by client_max_size."""
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise bad_request("body", "a JSON object is required")
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise bad_request("body", "not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("body", "expected a JSON object")
+    return body

@@ -1,4 +1,4 @@
-"""JSON responses (orjson) and the ExecutionState view of an executions row."""
+"""JSON responses (orjson). The views of rows live in api/render/."""
 
 from __future__ import annotations
 
@@ -15,43 +15,3 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         content_type="application/json",
         headers=headers,
     )
-
-
-def _json_or_none(text: str | None) -> Any:
-    # Stored JSON is spliced in as-is: no parse and re-serialise on the hot status path.
-    return orjson.Fragment(text) if text else None
-
-
-def execution_state(row: dict[str, Any]) -> dict[str, Any]:
-    """Upstream's ExecutionState fields in upstream's order, then `id` (the UI keys by it) and extras."""
-    return {
-        "execution_id": row["execution_id"],
-        "benchmark_id": row["benchmark_id"],
-        "agent": row["agent"],
-        "status": row["status"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "progress": row["progress"],
-        "error_message": row["error_message"],
-        "result_data": _json_or_none(row["result_data"]),
-        "metadata": _json_or_none(row["metadata"]) or {},
-        "id": row["execution_id"],
-        "score": row["score"],
-        "started_at": row["started_at"],
-        "finished_at": row["finished_at"],
-        "origin": row["origin"],
-        "exit_code": row["exit_code"],
-        "events_count": row["events_count"],
-        "last_event_type": row["last_event_type"],
-        "last_event_at": row["last_event_at"],
-    }
-
-
-def event_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "offset": row["offset"],
-        "event_type": row["event_type"],
-        "timestamp": row["ts"],
-        "tool_name": row["tool_name"],
-        "event": orjson.Fragment(row["body"]),
-    }

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import ApiError, bad_request, not_found
-from reevd.api.params import safe_id
-from reevd.api.responses import execution_state, json_response
-from reevd.launcher import LaunchError
+from reevd.errors import RequestError, bad_request, not_found
+from reevd.api.params import read_json_object, safe_id
+from reevd.api.render.execution import execution_state
+from reevd.api.responses import json_response
 from reevd.models import TERMINAL, Status
 
 DEFAULT_AGENT = "deterministic"
-
-
-async def read_json_object(request: web.Request, *, required: bool) -> dict[str, Any]:
-    """The body as a JSON object ({} when empty and optional). Size capped by client_max_size."""
-    raw = await request.read()
-    if not raw.strip():
-        if required:
-            raise bad_request("body", "a JSON object is required")
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise bad_request("body", "not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("body", "expected a JSON object")
-    return body
 
 
 async def run_benchmark(request: web.Request) -> web.Response:
@@ -46,12 +27,7 @@ async def run_benchmark(request: web.Request) -> web.Response:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
         raise bad_request("timeout_s", "expected a number of seconds")
     launcher = request.app[keys.LAUNCHER]
-    try:
-        execution_id, status = await launcher.submit(
-            benchmark_id, agent, timeout, metadata={"config": config} if config else {}
-        )
-    except LaunchError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+    execution_id, status = await launcher.submit(benchmark_id, agent, timeout, metadata={"config": config} if config else {})
     # Upstream's response shape (its UI reads execution_id and status), plus `id`.
     return json_response({
         "execution_id": execution_id,
@@ -71,11 +47,11 @@ async def _stop(request: web.Request, execution_id: str, benchmark_id: str | Non
     if row is None:
         raise not_found("execution", execution_id)
     if benchmark_id is not None and row["benchmark_id"] and row["benchmark_id"] != benchmark_id:
-        raise ApiError(404, "not_found", f"execution '{execution_id}' is not a run of benchmark '{benchmark_id}'")
+        raise RequestError(404, "not_found", f"execution '{execution_id}' is not a run of benchmark '{benchmark_id}'")
     if Status(row["status"]) in TERMINAL:
-        raise ApiError(409, "already_ended", f"execution '{execution_id}' already ended: {row['status']}")
+        raise RequestError(409, "already_ended", f"execution '{execution_id}' already ended: {row['status']}")
     if not await request.app[keys.LAUNCHER].stop(execution_id):
-        raise ApiError(409, "not_controllable", f"execution '{execution_id}' was not launched by this daemon")
+        raise RequestError(409, "not_controllable", f"execution '{execution_id}' was not launched by this daemon")
     row = await store.reader.execution(execution_id)
     assert row is not None
     return json_response(execution_state(row))

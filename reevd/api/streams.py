@@ -13,9 +13,9 @@ import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import bad_request, not_found
+from reevd.errors import bad_request, not_found
 from reevd.api.params import safe_id
-from reevd.api.responses import event_view, execution_state
+from reevd.api.render.execution import event_view, execution_state
 from reevd.hub import Notice
 from reevd.models import Status
 

@@ -1,4 +1,4 @@
-"""The state store: one SQLite file, one writer task, a reader connection. Only this package runs SQL."""
+"""The state store: one SQLite file, one writer thread, a reader connection. Only this package runs SQL."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class DatabaseTooNew(RuntimeError):
 
 # OTEL events are inserted through json_each() and ->> (perf): both need SQLite 3.38.
 MIN_SQLITE = (3, 38, 0)
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
 
 def check_sqlite_version() -> None:
@@ -30,64 +31,64 @@ def check_sqlite_version() -> None:
         raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: reevd needs {'.'.join(map(str, MIN_SQLITE))} or newer")
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA busy_timeout=5000")
+def configure_writer(conn: sqlite3.Connection) -> None:
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
-    async with conn.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    version = int(row[0]) if row else 0
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the newest version (runs on the writer thread)."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
         raise DatabaseTooNew(f"database schema v{version} is newer than this reevd (v{len(MIGRATIONS)})")
     for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in (s.strip() for s in sql.split(";")):
                 if statement:
-                    await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {number}")
-            await conn.execute("COMMIT")
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
         log.info("db_migrated", version=number)
     return len(MIGRATIONS)
 
 
 class Store:
-    """Owns both connections. Open with `await Store.open(path)`, release with `await store.close()`."""
+    """Owns the writer and the read connection. Open with `await Store.open(path)`, release with `await store.close()`."""
 
-    def __init__(self, path: Path, write_conn: aiosqlite.Connection, read_conn: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: Writer, read_conn: aiosqlite.Connection) -> None:
         self.path = path
-        self.writer = Writer(write_conn)
+        self.writer = writer
         self.reader = Reader(read_conn)
-        self._write_conn = write_conn
         self._read_conn = read_conn
 
     @classmethod
     async def open(cls, path: Path) -> "Store":
         check_sqlite_version()
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_conn = await aiosqlite.connect(path, isolation_level=None)
+        writer = Writer(path, configure_writer)
+        await writer.start()
         try:
-            await _configure(write_conn)
-            await migrate(write_conn)
+            await writer.call(migrate)
             read_conn = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
-            await write_conn.close()  # aiosqlite's thread is non-daemon: never leak it
+            await writer.close()
             raise
-        await _configure(read_conn)
-        await read_conn.execute("PRAGMA query_only=1")
-        store = cls(path, write_conn, read_conn)
-        store.writer.start()
-        return store
+        try:
+            for pragma in PRAGMAS[1:]:
+                await read_conn.execute(pragma)
+            await read_conn.execute("PRAGMA query_only=1")
+        except BaseException:
+            await read_conn.close()  # aiosqlite's thread is non-daemon: never leak it
+            await writer.close()
+            raise
+        return cls(path, writer, read_conn)
 
     async def close(self) -> None:
         try:
             await self.writer.close()
         finally:
             await self._read_conn.close()
-            await self._write_conn.close()

@@ -1,4 +1,5 @@
-"""Read queries. Readers use their own connection (WAL lets them run beside the writer)."""
+"""Read queries about executions, events and files. Readers use their own connection: in WAL
+mode they never queue behind the writer thread."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from reevd.models import ACTIVE_SQL, JUDGED_SQL
 from reevd.store.writes import FileState
 
 EXECUTION_COLUMNS = (
@@ -45,10 +47,10 @@ class Reader:
         self._conn = conn
         self._conn.row_factory = aiosqlite.Row
 
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        """The read connection, for read-only query modules beside this one (store/catalog.py)."""
-        return self._conn
+    async def all(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Every row of one query, as dicts (for the table modules beside this one)."""
+        async with self._conn.execute(sql, args) as cur:
+            return [dict(r) for r in await cur.fetchall()]
 
     async def execution(self, execution_id: str) -> dict[str, Any] | None:
         async with self._conn.execute(
@@ -129,7 +131,7 @@ class Reader:
 
     async def active_executions(self) -> list[dict[str, Any]]:
         async with self._conn.execute(
-            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN ('Queued','Running') "
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IN {ACTIVE_SQL} "
             "ORDER BY created_at, execution_id"
         ) as cur:
             return [dict(r) for r in await cur.fetchall()]
@@ -137,3 +139,18 @@ class Reader:
     async def ping(self) -> bool:
         async with self._conn.execute("SELECT 1") as cur:
             return (await cur.fetchone()) is not None
+
+    async def judged_executions(self) -> list[dict[str, Any]]:
+        """Every run that ended with a verdict (Completed/Failed), oldest first; JSON picked apart in SQL."""
+        return await self.all(f"""
+            SELECT execution_id, benchmark_id, agent, status, score, created_at, finished_at, updated_at,
+                   json_extract(result_data, '$.final_result.execution_time_ms') AS execution_time_ms
+            FROM executions WHERE status IN {JUDGED_SQL} AND agent != ''
+            ORDER BY COALESCE(finished_at, updated_at), execution_id""")
+
+    async def executions_for_benchmark(self, benchmark_id: str, limit: int) -> list[dict[str, Any]]:
+        return await self.all("""
+            SELECT execution_id, benchmark_id, agent, status, score, progress, created_at, updated_at, started_at,
+                   finished_at, events_count, error_message
+            FROM executions WHERE benchmark_id = ? ORDER BY created_at DESC, execution_id DESC LIMIT ?""",
+                              (benchmark_id, limit))

@@ -1,10 +1,9 @@
-"""Every write the daemon makes, as data. Only the writer task executes them.
+"""Every write the daemon makes about executions, as data. Only the writer thread executes them.
 
-Each operation lists its statements as (phase, sql, params). The writer sorts a batch's
-statements stably by phase and runs consecutive identical SQL as one `executemany`, so a
-burst of 1,000 ingested files costs a handful of awaits, not thousands. Reordering across
-operations is safe because the status rules below are monotonic: a terminal state never
-regresses and a replayed or late event changes nothing (field notes: UPSERT ... WHERE).
+Each operation lists its statements as (sql, params); the writer applies a batch's
+operations in submission order, in one transaction, running consecutive identical SQL as
+one `executemany`. The status rules are monotonic (built from reevd/models.py): a terminal
+state never regresses and a replayed or late event changes nothing (UPSERT ... WHERE).
 """
 
 from __future__ import annotations
@@ -14,15 +13,16 @@ from typing import Any, ClassVar, NamedTuple
 
 import orjson
 
-Statement = tuple[float, str, tuple[Any, ...] | dict[str, Any]]
+from reevd.models import TERMINAL_SQL, Origin, Status
 
-TERMINAL_SQL = "('Completed','Failed','Stopped','Timeout')"
+Statement = tuple[str, tuple[Any, ...] | dict[str, Any]]
+
+Q, R, F = Status.QUEUED.value, Status.RUNNING.value, Status.FAILED.value
+API, DISK = Origin.API.value, Origin.DISK.value
 
 # A row may still move when it is active, or when it is Failed only because its session
 # file could not be parsed yet (a later valid file is the truth).
-MAY_SETTLE = f"(executions.status NOT IN {TERMINAL_SQL} OR (executions.status = 'Failed' AND executions.ingest_error IS NOT NULL))"
-
-PHASE_DELETE, PHASE_FILE, PHASE_EVENTS, PHASE_EXECUTION, PHASE_SETTLE = 0.0, 1.0, 2.0, 3.0, 3.5
+MAY_SETTLE = f"(executions.status NOT IN {TERMINAL_SQL} OR (executions.status = '{F}' AND executions.ingest_error IS NOT NULL))"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,6 @@ class FileState:
 
     def statement(self) -> Statement:
         return (
-            PHASE_FILE,
             self.SQL,
             (self.name, self.kind, self.execution_id, self.dev, self.inode, self.size, self.mtime_ns,
              self.offset, self.lines, self.invalid, self.oversize, int(self.skipping)),
@@ -87,7 +86,7 @@ class SessionResult(WriteOp):
     SQL: ClassVar[str] = f"""
         INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at,
             started_at, finished_at, progress, score, error_message, result_data)
-        VALUES (?,?,?,?,'disk',?,?,?,?,1.0,?,?,?)
+        VALUES (?,?,?,?,'{DISK}',?,?,?,?,1.0,?,?,?)
         ON CONFLICT(execution_id) DO UPDATE SET
             benchmark_id = CASE WHEN executions.benchmark_id = '' THEN excluded.benchmark_id ELSE executions.benchmark_id END,
             agent = CASE WHEN executions.agent = '' THEN excluded.agent ELSE executions.agent END,
@@ -100,7 +99,7 @@ class SessionResult(WriteOp):
     def statements(self) -> list[Statement]:
         return [
             self.file.statement(),
-            (PHASE_SETTLE, self.SQL, (
+            (self.SQL, (
                 self.execution_id, self.benchmark_id, self.agent, self.status, self.now, self.now,
                 self.started_at, self.finished_at, self.score, self.error_message, self.result_data)),
         ]
@@ -117,8 +116,8 @@ class SessionInvalid(WriteOp):
 
     SQL: ClassVar[str] = f"""
         INSERT INTO executions (execution_id, status, origin, created_at, updated_at, error_message, ingest_error, progress)
-        VALUES (?, 'Failed', 'disk', ?, ?, ?, ?, 1.0)
-        ON CONFLICT(execution_id) DO UPDATE SET status = 'Failed', updated_at = excluded.updated_at,
+        VALUES (?, '{F}', '{DISK}', ?, ?, ?, ?, 1.0)
+        ON CONFLICT(execution_id) DO UPDATE SET status = '{F}', updated_at = excluded.updated_at,
             error_message = excluded.error_message, ingest_error = excluded.ingest_error,
             finished_at = COALESCE(executions.finished_at, excluded.updated_at)
         WHERE {MAY_SETTLE}"""
@@ -126,7 +125,7 @@ class SessionInvalid(WriteOp):
     def statements(self) -> list[Statement]:
         return [
             self.file.statement(),
-            (PHASE_EXECUTION, self.SQL, (self.execution_id, self.now, self.now, self.message, self.message)),
+            (self.SQL, (self.execution_id, self.now, self.now, self.message, self.message)),
         ]
 
 
@@ -166,9 +165,9 @@ class OtelChunk(WriteOp):
     EXECUTION_SQL: ClassVar[str] = f"""
         INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at,
             started_at, progress, events_count, last_event_type, last_event_at)
-        VALUES (:id, :benchmark_id, :agent, 'Running', 'disk', :now, :now, :now, :progress, :count, :last_type, :last_at)
+        VALUES (:id, :benchmark_id, :agent, '{R}', '{DISK}', :now, :now, :now, :progress, :count, :last_type, :last_at)
         ON CONFLICT(execution_id) DO UPDATE SET
-            status = CASE WHEN executions.status = 'Queued' THEN 'Running' ELSE executions.status END,
+            status = CASE WHEN executions.status = '{Q}' THEN '{R}' ELSE executions.status END,
             benchmark_id = CASE WHEN executions.benchmark_id = '' THEN excluded.benchmark_id ELSE executions.benchmark_id END,
             agent = CASE WHEN executions.agent = '' THEN excluded.agent ELSE executions.agent END,
             started_at = COALESCE(executions.started_at, excluded.started_at),
@@ -182,14 +181,14 @@ class OtelChunk(WriteOp):
     def statements(self) -> list[Statement]:
         out: list[Statement] = []
         if self.replaced:
-            out.append((PHASE_DELETE, self.DELETE_SQL, (self.execution_id,)))
+            out.append((self.DELETE_SQL, (self.execution_id,)))
         out.append(self.file.statement())
         if self.events:
             rows = orjson.dumps(self.events, default=tuple).decode()  # EventRow -> [offset, event_type, ts, tool_name, body]
-            out.append((PHASE_EVENTS, self.EVENTS_SQL, (self.execution_id, rows)))
+            out.append((self.EVENTS_SQL, (self.execution_id, rows)))
         if self.events or self.replaced:
             last = self.events[-1] if self.events else None
-            out.append((PHASE_EXECUTION, self.EXECUTION_SQL, {
+            out.append((self.EXECUTION_SQL, {
                 "id": self.execution_id, "benchmark_id": self.benchmark_id, "agent": self.agent, "now": self.now,
                 "progress": self.progress, "count": self.file.lines,
                 "last_type": last.event_type if last else None, "last_at": last.ts if last else None,
@@ -208,13 +207,13 @@ class RunQueued(WriteOp):
     metadata: str
     now: str
 
-    SQL: ClassVar[str] = """
+    SQL: ClassVar[str] = f"""
         INSERT INTO executions (execution_id, benchmark_id, agent, status, origin, created_at, updated_at, progress, timeout_s, metadata)
-        VALUES (?,?,?,'Queued','api',?,?,0.0,?,?)
+        VALUES (?,?,?,'{Q}','{API}',?,?,0.0,?,?)
         ON CONFLICT(execution_id) DO NOTHING"""
 
     def statements(self) -> list[Statement]:
-        return [(PHASE_EXECUTION, self.SQL, (self.execution_id, self.benchmark_id, self.agent, self.now, self.now,
+        return [(self.SQL, (self.execution_id, self.benchmark_id, self.agent, self.now, self.now,
                                              self.timeout_s, self.metadata))]
 
 
@@ -227,13 +226,13 @@ class RunStarted(WriteOp):
     pid_start: int
     now: str
 
-    SQL: ClassVar[str] = """
-        UPDATE executions SET status = CASE WHEN status = 'Queued' THEN 'Running' ELSE status END,
+    SQL: ClassVar[str] = f"""
+        UPDATE executions SET status = CASE WHEN status = '{Q}' THEN '{R}' ELSE status END,
             pid = ?, pid_start = ?, started_at = COALESCE(started_at, ?), updated_at = ?
         WHERE execution_id = ?"""
 
     def statements(self) -> list[Statement]:
-        return [(PHASE_EXECUTION, self.SQL, (self.pid, self.pid_start, self.now, self.now, self.execution_id))]
+        return [(self.SQL, (self.pid, self.pid_start, self.now, self.now, self.execution_id))]
 
 
 @dataclass(frozen=True)
@@ -252,14 +251,14 @@ class RunEnded(WriteOp):
     SQL: ClassVar[str] = f"""
         UPDATE executions SET status = ?, error_message = COALESCE(?, error_message), exit_code = ?,
             finished_at = ?, updated_at = ?,
-            progress = CASE WHEN ? = 'Failed' THEN 1.0 ELSE progress END
+            progress = CASE WHEN ? = '{F}' THEN 1.0 ELSE progress END
         WHERE execution_id = ? AND status NOT IN {TERMINAL_SQL}"""
 
     EXIT_SQL: ClassVar[str] = "UPDATE executions SET exit_code = ? WHERE execution_id = ? AND exit_code IS NULL"
 
     def statements(self) -> list[Statement]:
         return [
-            (PHASE_SETTLE, self.SQL, (self.status, self.error_message, self.exit_code, self.now, self.now,
+            (self.SQL, (self.status, self.error_message, self.exit_code, self.now, self.now,
                                       self.status, self.execution_id)),
-            (PHASE_SETTLE + 0.1, self.EXIT_SQL, (self.exit_code, self.execution_id)),
+            (self.EXIT_SQL, (self.exit_code, self.execution_id)),
         ]

@@ -25,7 +25,7 @@ from reevd.app import create_app
 from reevd.catalog import Catalog
 from reevd.config import Config
 from reevd.store import Store
-from reevd.store import catalog as catalog_q
+from reevd.store import benchmarks as catalog_q
 from tests.helpers import CAPTURES, FIXTURES, REPO
 
 STUB_RUNNER = (sys.executable, "-c", "pass")  # exits at once without a session file
@@ -173,7 +173,7 @@ async def test_sync_counts_new_updated_removed(tmp_path: Path) -> None:
         assert report.pop("errors")[0]["file"] == "broken.yml"
         assert report == {"processed_count": 4, "new_count": 1, "updated_count": 1, "unchanged_count": 1,
                           "error_count": 1, "removed_count": 1}
-        ids = [r["benchmark_id"] for r in await catalog_q.benchmarks(catalog_q.reader_conn(store))]
+        ids = [r["benchmark_id"] for r in await catalog_q.benchmarks(store.reader)]
         assert ids == sorted([files[0].stem, files[2].stem, files[3].stem])
     finally:
         await store.close()

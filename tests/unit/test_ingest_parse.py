@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reevd.ingest import InvalidInput, parse_otel_line, parse_session
+from reevd.ingest.parse import InvalidInput, parse_otel_line, parse_session
 from reevd.models import Status
 from tests.helpers import CAPTURES
 

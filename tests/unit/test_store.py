@@ -93,7 +93,7 @@ async def test_a_poison_op_does_not_drop_its_batch(store: Store) -> None:
     import asyncio
 
     bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
-    object.__setattr__(bad, "statements", lambda: [(3.0, "INSERT INTO executions (execution_id) VALUES (NULL)", ())])
+    object.__setattr__(bad, "statements", lambda: [("INSERT INTO executions (execution_id) VALUES (NULL)", ())])
     good = store.writer.submit(RunQueued("good", "001", "a", 300, "{}", NOW))
     failing = store.writer.submit(bad)
     results = await asyncio.gather(good, failing, return_exceptions=True)
@@ -106,7 +106,7 @@ async def test_an_operational_error_fails_the_batch_once(store: Store) -> None:
     import asyncio
 
     bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
-    object.__setattr__(bad, "statements", lambda: [(3.0, "INSERT INTO no_such_table VALUES (1)", ())])
+    object.__setattr__(bad, "statements", lambda: [("INSERT INTO no_such_table VALUES (1)", ())])
     before = store.writer.batches
     futures = [store.writer.submit(RunQueued(f"n{i}", "001", "a", 300, "{}", NOW)) for i in range(5)]
     futures.append(store.writer.submit(bad))

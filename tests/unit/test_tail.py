@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reevd.tail import read_lines
+from reevd.ingest.tail import read_lines
 
 
 def _fd(path: Path, data: bytes) -> int:

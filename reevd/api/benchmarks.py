@@ -1,4 +1,4 @@
-"""Benchmarks and agents as the UI lists them, POST /sync and POST /upsert-yml."""
+"""Benchmarks: the catalog as the UI lists it, POST /sync and POST /upsert-yml."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import ApiError, bad_request
+from reevd.errors import RequestError, bad_request
 from reevd.api.responses import json_response
-from reevd.api.runs import read_json_object
-from reevd.store import catalog as q
+from reevd.api.params import read_json_object
+from reevd.store import benchmarks as q
 from runner.atomic import write_atomic
+from runner.formats import BENCHMARK_SUFFIXES
 from runner.benchmark import MAX_FILE_BYTES, BenchmarkError, load_benchmark_text
 
 HIDDEN_PREFIX = "114"  # upstream hides 114 (an API-only query, no transaction to score)
@@ -33,13 +34,8 @@ def _view(row: dict) -> dict:
 
 
 async def list_benchmarks(request: web.Request) -> web.Response:
-    rows = await q.benchmarks(q.reader_conn(request.app[keys.STORE]))  # ORDER BY id; the id is the key
+    rows = await q.benchmarks(request.app[keys.STORE].reader)  # ORDER BY id; the id is the key
     return json_response([_view(r) for r in rows if not r["benchmark_id"].startswith(HIDDEN_PREFIX)])
-
-
-async def list_agents(request: web.Request) -> web.Response:
-    """What this install can run (the runner's registry), not upstream's hard-coded four."""
-    return json_response(list(request.app[keys.LAUNCHER].agents))
 
 
 async def sync(request: web.Request) -> web.Response:
@@ -59,20 +55,20 @@ async def upsert_yml(request: web.Request) -> web.Response:
     except UnicodeEncodeError:
         raise bad_request("yml_content", "not valid Unicode text") from None
     if len(data) > MAX_FILE_BYTES:
-        raise ApiError(413, "payload_too_large", f"yml_content: {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
+        raise RequestError(413, "payload_too_large", f"yml_content: {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
     try:
         bench = load_benchmark_text(text, "yml_content")  # the runner's loader: safe YAML, one schema
     except BenchmarkError as exc:
-        raise ApiError(400, "invalid_benchmark", str(exc)) from None
+        raise RequestError(400, "invalid_benchmark", str(exc)) from None
     folder = request.app[keys.CONFIG].benchmarks_dir
     # bench.id is a safe token (the loader checks), so this path stays inside the folder.
-    existing = folder / f"{bench.id}.yaml"
-    path = existing if existing.is_file() and not (folder / f"{bench.id}.yml").exists() else folder / f"{bench.id}.yml"
+    candidates = [folder / f"{bench.id}{suffix}" for suffix in BENCHMARK_SUFFIXES]
+    path = next((c for c in candidates if c.exists()), candidates[0])  # the file the launcher would run
     created = not path.exists()
     await asyncio.to_thread(write_atomic, path, data)
     catalog = request.app[keys.CATALOG]
     report = await catalog.sync()
-    row = await q.benchmark(q.reader_conn(request.app[keys.STORE]), bench.id)
+    row = await q.benchmark(request.app[keys.STORE].reader, bench.id)
     counts = report.as_dict()
     counts.pop("errors")
     return json_response({

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from reevd.models import Status, iso_from_epoch
-from runner.formats import EventType, SessionStatus
+from reevd.models import Status, iso_from_epoch, outcome_label, verdict
+from runner.formats import EventType
 
 
 class InvalidInput(ValueError):
@@ -88,11 +88,11 @@ def parse_session(data: bytes) -> ParsedSession:
     session_id = doc.get("session_id")
     if session_id is not None and not isinstance(session_id, str):
         raise InvalidInput("session_id: expected a string")
-    status = Status.COMPLETED if success else Status.FAILED
+    status = verdict(final)
     result_data = {
         "success": success,
         "score": float(score) if score is not None else None,
-        "status": upstream_status or (SessionStatus.SUCCEEDED if success else SessionStatus.FAILED).value,
+        "status": upstream_status or outcome_label(status),
         "source": "session_file",
         "final_result": final,
     }

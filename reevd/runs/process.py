@@ -1,4 +1,4 @@
-"""Process facts from the kernel: start times (against pid reuse) and pidfds (exit as an event)."""
+"""Process facts from the kernel: start times (against pid reuse), pidfds (exit as an event), signals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The only module that spawns or kills runner processes.
+"""Who spawns the runner: the only module that starts or kills runner processes.
 
 A run is launched and then only reacted to: the kernel reports its exit through a pidfd
 (readable once the process is gone), timeouts are `call_later` timers, and the watcher
@@ -8,7 +8,7 @@ Why `subprocess.Popen` and not `asyncio.create_subprocess_exec`: asyncio's subpr
 transport kills a still-running child when the transport is closed (daemon shutdown),
 and runs must outlive a daemon restart. Popen with an argv list (never a shell), in a new
 session, plus a pidfd gives the same event-driven exit without that coupling, and is the
-same mechanism used to re-attach to runs found alive after a restart.
+same mechanism used to re-attach to runs found alive after a restart (recovery.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
+import uuid
 from collections import deque
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,46 +27,18 @@ import orjson
 import structlog
 
 from reevd.config import Config
-from reevd.ingestor import Ingestor
+from reevd.errors import RequestError
+from reevd.ingest import Ingestor
 from reevd.metrics import Metrics
-from reevd.models import Status, epoch_from_iso, utc_now_iso
-from reevd.procs import describe_exit, is_same_process, open_pidfd, signal_group, start_ticks
+from reevd.models import Status, utc_now_iso
+from reevd.runs.jobs import Job, LiveRun
+from reevd.runs.process import describe_exit, open_pidfd, signal_group, start_ticks
+from reevd.runs.run_log import bound_log, log_tail
 from reevd.store import Store
-from reevd.store.writes import RunEnded, RunQueued, RunStarted
-from runner.formats import is_safe_id
+from reevd.store.writes import RunEnded, RunQueued, RunStarted, WriteOp
+from runner.formats import BENCHMARK_SUFFIXES, is_safe_id, run_log_execution_id, run_log_file_name
 
 log = structlog.get_logger("reevd.launcher")
-
-LOG_TAIL_BYTES = 4096
-
-
-class LaunchError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-@dataclass
-class Job:
-    execution_id: str
-    benchmark_id: str
-    agent: str
-    benchmark_path: Path
-    timeout_s: float
-
-
-@dataclass
-class LiveRun:
-    job: Job
-    pid: int
-    proc: subprocess.Popen[bytes] | None  # None when re-attached after a daemon restart
-    pidfd: int
-    log_path: Path
-    deadline_timer: asyncio.TimerHandle | None = None
-    kill_timer: asyncio.TimerHandle | None = None
-    outcome: Status | None = None  # Stopped or Timeout, when this daemon ended it
-    exited: bool = False  # the kernel said so (pidfd readable); signals would hit nothing or a reused pid
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Launcher:
@@ -79,7 +50,7 @@ class Launcher:
         self.agents = agents
         self._queue: deque[Job] = deque()
         self._live: dict[str, LiveRun] = {}
-        self._exit_tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         config.run_logs_dir.mkdir(parents=True, exist_ok=True)
 
@@ -96,29 +67,32 @@ class Launcher:
     def resolve_benchmark(self, benchmark_id: str) -> Path:
         """benchmarks/<id>.yml (or .yaml), refusing anything that leaves the folder."""
         if not is_safe_id(benchmark_id):
-            raise LaunchError(400, "invalid_id", f"benchmark id: must be 1-128 letters, digits, '-' or '_' (got {benchmark_id[:80]!r})")
+            raise RequestError(400, "invalid_id", f"benchmark id: must be 1-128 letters, digits, '-' or '_' (got {benchmark_id[:80]!r})")
         folder = self._config.benchmarks_dir.resolve()
-        for suffix in (".yml", ".yaml"):
+        for suffix in BENCHMARK_SUFFIXES:
             candidate = folder / f"{benchmark_id}{suffix}"
             try:
                 if candidate.is_symlink() and folder not in candidate.resolve(strict=True).parents:
-                    raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': file links outside {folder}")
+                    raise RequestError(400, "invalid_path", f"benchmark '{benchmark_id}': file links outside {folder}")
                 if candidate.is_file():
                     return candidate
             except (OSError, RuntimeError) as exc:  # a dangling link or a loop (RuntimeError on 3.11)
-                raise LaunchError(400, "invalid_path", f"benchmark '{benchmark_id}': unusable file ({exc.__class__.__name__})") from None
-        raise LaunchError(404, "not_found", f"benchmark '{benchmark_id}' not found in {self._config.benchmarks_dir}")
+                raise RequestError(400, "invalid_path", f"benchmark '{benchmark_id}': unusable file ({exc.__class__.__name__})") from None
+        raise RequestError(404, "not_found", f"benchmark '{benchmark_id}' not found in {self._config.benchmarks_dir}")
 
     def check_agent(self, agent: str) -> None:
         if agent not in self.agents:
-            raise LaunchError(400, "unknown_agent", f"agent: unknown agent '{agent[:80]}'; known agents: {', '.join(self.agents)}")
+            raise RequestError(400, "unknown_agent", f"agent: unknown agent '{agent[:80]}'; known agents: {', '.join(self.agents)}")
 
     def check_timeout(self, timeout_s: float | None) -> float:
         if timeout_s is None:
             return self._config.default_timeout_s
         if not 0 < timeout_s <= self._config.max_timeout_s:
-            raise LaunchError(400, "invalid_request", f"timeout_s: must be > 0 and <= {self._config.max_timeout_s:g}")
+            raise RequestError(400, "invalid_request", f"timeout_s: must be > 0 and <= {self._config.max_timeout_s:g}")
         return float(timeout_s)
+
+    def log_path(self, execution_id: str) -> Path:
+        return self._config.run_logs_dir / run_log_file_name(execution_id)
 
     # --- submit / stop -----------------------------------------------------------------------
 
@@ -128,14 +102,15 @@ class Launcher:
         self.check_agent(agent)
         timeout = self.check_timeout(timeout_s)
         if execution_id is None:
-            import uuid
-
             execution_id = str(uuid.uuid4())
         meta = orjson.dumps(metadata or {}).decode()
         await self._store.writer.write(RunQueued(execution_id, benchmark_id, agent, timeout, meta, utc_now_iso()))
-        self._queue.append(Job(execution_id, benchmark_id, agent, path, timeout))
-        self._pump()
+        self.enqueue(Job(execution_id, benchmark_id, agent, path, timeout))
+        self.pump()
         return execution_id, (Status.RUNNING if execution_id in self._live else Status.QUEUED)
+
+    def enqueue(self, job: Job) -> None:
+        self._queue.append(job)
 
     async def stop(self, execution_id: str) -> bool:
         """Stop a queued or running run. False when this daemon has no such active run."""
@@ -152,22 +127,22 @@ class Launcher:
 
     # --- spawning --------------------------------------------------------------------------
 
-    def _pump(self) -> None:
+    def pump(self) -> None:
+        """Start queued runs while there are free slots."""
         while self._queue and len(self._live) < self._config.max_concurrency and not self._closing:
             job = self._queue.popleft()
             try:
                 self._spawn(job)
             except OSError as exc:
                 log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
-                self._store.writer.submit(RunEnded(job.execution_id, Status.FAILED.value,
-                                                   f"could not start the runner: {exc}", None, utc_now_iso()))
+                self._record(RunEnded(job.execution_id, Status.FAILED.value, f"could not start the runner: {exc}", None, utc_now_iso()))
 
     def _command(self, job: Job) -> list[str]:
         return [*self._config.runner_command, str(job.benchmark_path), f"--agent={job.agent}",
                 f"--execution-id={job.execution_id}", f"--sessions-dir={self._config.sessions_dir}"]
 
     def _spawn(self, job: Job) -> None:
-        log_path = self._config.run_logs_dir / f"{job.execution_id}.log"
+        log_path = self.log_path(job.execution_id)
         with open(log_path, "ab") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
                 self._command(job),
@@ -185,12 +160,18 @@ class Launcher:
             raise OSError("pidfd_open is not available on this kernel")
         run = LiveRun(job, proc.pid, proc, pidfd, log_path)
         self._live[job.execution_id] = run
-        self._arm(run, job.timeout_s)
+        self.arm(run, job.timeout_s)
         self._metrics.runs_started.inc()
-        self._store.writer.submit(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
+        self._record(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
         log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=proc.pid)
 
-    def _arm(self, run: LiveRun, remaining_s: float) -> None:
+    def adopt(self, job: Job, pid: int, pidfd: int, remaining_s: float) -> None:
+        """Watch a runner found alive after a restart as if we had spawned it."""
+        run = LiveRun(job, pid, None, pidfd, self.log_path(job.execution_id))
+        self._live[job.execution_id] = run
+        self.arm(run, remaining_s)
+
+    def arm(self, run: LiveRun, remaining_s: float) -> None:
         loop = asyncio.get_running_loop()
         loop.add_reader(run.pidfd, self._on_pidfd_readable, run)
         run.deadline_timer = loop.call_later(max(remaining_s, 0.0), self._on_deadline, run)
@@ -215,12 +196,29 @@ class Launcher:
         if not run.exited:  # after the exit the group id may belong to someone else
             signal_group(run.pid, signal.SIGKILL)
 
-    # --- exits -------------------------------------------------------------------------------
+    # --- background work, always awaited by someone ---------------------------------------
 
     def _track(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
-        self._exit_tasks.add(task)
-        task.add_done_callback(self._exit_tasks.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("launcher_task_failed", error=repr(task.exception()))
+
+    def _record(self, op: WriteOp) -> None:
+        """Queue a write from a synchronous callback; a failure is logged, never lost silently."""
+        self._track(self._write_logged(op))
+
+    async def _write_logged(self, op: WriteOp) -> None:
+        try:
+            await self._store.writer.write(op)
+        except Exception as exc:
+            log.error("run_record_failed", op=type(op).__name__, execution_id=op.execution_id, error=repr(exc))
+
+    # --- exits -------------------------------------------------------------------------------
 
     def _on_pidfd_readable(self, run: LiveRun) -> None:
         self._release_pidfd(run)
@@ -256,102 +254,23 @@ class Launcher:
         except Exception as exc:  # the slot must be freed whatever happened
             log.error("run_exit_handling_failed", execution_id=execution_id, error=repr(exc))
         finally:
-            self._bound_log(run.log_path)
+            bound_log(run.log_path, self._config.run_log_max_bytes)
             self._live.pop(execution_id, None)
             run.done.set()
             log.info("run_exited", execution_id=execution_id, returncode=returncode, outcome=run.outcome)
-            self._pump()
+            self.pump()
 
     def _exit_message(self, run: LiveRun, returncode: int | None) -> str:
-        tail = _log_tail(run.log_path)
+        tail = log_tail(run.log_path)
         reason = describe_exit(returncode)
         return f"{reason} without writing a session file" + (f"; last output: {tail}" if tail else "")
 
     def on_run_log_event(self, name: str, _finished: bool) -> None:
         """Watcher sink for logs/runs: trim a live run's log as soon as it passes the bound."""
-        execution_id = name[:-4] if name.endswith(".log") else ""
-        run = self._live.get(execution_id)
+        execution_id = run_log_execution_id(name)
+        run = self._live.get(execution_id) if execution_id is not None else None
         if run is not None:
-            self._bound_log(run.log_path)
-
-    def _bound_log(self, path: Path) -> None:
-        """Keep a run's log within the bound: when it passes it, keep its first and last quarters.
-
-        The runner appends (O_APPEND), so its next write lands after what we keep; trimming to
-        half the bound means one rewrite per half-bound of output, not one per write.
-        """
-        limit = self._config.run_log_max_bytes
-        try:
-            size = path.stat().st_size
-            if size <= limit:
-                return
-            keep = limit // 4
-            with open(path, "r+b") as fh:
-                head = fh.read(keep)
-                fh.seek(size - keep)
-                tail = fh.read(keep)
-                fh.seek(0)
-                fh.write(head + f"\n[... {size - 2 * keep} bytes cut ...]\n".encode() + tail)
-                fh.truncate()
-        except OSError as exc:
-            log.warning("run_log_bound_failed", path=str(path), error=repr(exc))
-
-    # --- restart recovery --------------------------------------------------------------------
-
-    async def recover(self) -> None:
-        """Rebuild run state from the database and the files alone, after any restart."""
-        for row in await self._store.reader.active_executions():
-            if row["origin"] != "api":
-                continue  # found on disk: not ours to judge
-            try:
-                await self._recover_one(row)
-            except Exception as exc:  # one bad row must not stop the daemon from starting
-                log.error("run_recovery_failed", execution_id=row["execution_id"], error=repr(exc))
-                await self._store.writer.write(RunEnded(row["execution_id"], Status.FAILED.value,
-                                                        f"could not recover after a daemon restart: {exc!r}", None, utc_now_iso()))
-        self._pump()
-
-    def _left_traces(self, execution_id: str) -> bool:
-        """Did a runner start for this id? Its log is created just before the spawn."""
-        names = (self._config.run_logs_dir / f"{execution_id}.log",
-                 self._config.sessions_dir / f"session_{execution_id}.json",
-                 self._config.sessions_dir / f"enhanced_otel_{execution_id}.jsonl")
-        return any(os.path.lexists(p) for p in names)
-
-    async def _recover_one(self, row: dict[str, Any]) -> None:
-        execution_id = row["execution_id"]
-        pid = row["pid"]
-        if pid is None and not self._left_traces(execution_id):
-            # Never started: the request is still owed, so run it now (FIFO by creation time).
-            try:
-                path = self.resolve_benchmark(row["benchmark_id"])
-            except LaunchError as exc:
-                await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart queued run: {exc.message}", None, utc_now_iso()))
-                return
-            self._queue.append(Job(execution_id, row["benchmark_id"], row["agent"], path, row["timeout_s"] or self._config.default_timeout_s))
-            log.info("run_requeued", execution_id=execution_id)
-            return
-        if pid is None:
-            # Spawned, but the daemon died before recording the pid: never start it twice.
-            ingested = await self._ingestor.ingest_session_now(execution_id)
-            message = None if ingested else "the daemon stopped while starting this run; its runner's fate is unknown"
-            await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
-            return
-        pidfd = open_pidfd(pid)
-        if pidfd is not None and is_same_process(pid, row["pid_start"]):  # checked after opening: no reuse race
-            job = Job(execution_id, row["benchmark_id"], row["agent"], Path(), row["timeout_s"] or self._config.default_timeout_s)
-            run = LiveRun(job, pid, None, pidfd, self._config.run_logs_dir / f"{execution_id}.log")
-            self._live[execution_id] = run
-            elapsed = time.time() - epoch_from_iso(row["started_at"]) if row["started_at"] else 0.0
-            self._arm(run, job.timeout_s - elapsed)
-            log.info("run_reattached", execution_id=execution_id, pid=pid)
-            return
-        if pidfd is not None:
-            os.close(pidfd)
-        ingested = await self._ingestor.ingest_session_now(execution_id)
-        message = None if ingested else "runner lost while the daemon was down (no session file)"
-        await self._store.writer.write(RunEnded(execution_id, Status.FAILED.value, message, None, utc_now_iso()))
-        log.info("run_recovered_dead", execution_id=execution_id, session_found=ingested)
+            bound_log(run.log_path, self._config.run_log_max_bytes)
 
     async def close(self) -> None:
         """Daemon shutdown: leave runs running (they outlive us), release our handles."""
@@ -369,22 +288,5 @@ class Launcher:
                 # and queue it for reaping at interpreter exit.
                 run.proc.returncode = -1
         self._live.clear()
-        if self._exit_tasks:
-            await asyncio.gather(*self._exit_tasks, return_exceptions=True)
-
-
-def _log_tail(path: Path) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - LOG_TAIL_BYTES))
-            data = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    lines = [line.strip() for line in data.splitlines() if line.strip()]
-    return " | ".join(lines[-5:])[-1000:]
-
-
-
-__all__ = ["Launcher", "LaunchError"]
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from reevd.models import JUDGED, Status
 from runner.programs import PROGRAM_NAMES
 
 SIGNER, NOT_SIGNER, WRITABLE, READ_ONLY = "🖋️", "🖍️", "➕", "➖"
@@ -33,14 +34,6 @@ def prompt_of(result_data: Any) -> str | None:
     data = _final(result_data).get("data")
     prompt = data.get("prompt") if isinstance(data, dict) else None
     return prompt if isinstance(prompt, str) else None
-
-
-def succeeded(result_data: Any) -> bool:
-    final = _final(result_data)
-    status = final.get("status")
-    if isinstance(status, str):
-        return status.lower() in ("succeeded", "completed", "success")
-    return final.get("success") is True
 
 
 def _text(value: Any) -> str:
@@ -113,11 +106,11 @@ def render_trace(result_data: Any, *, status: str, error_message: str | None = N
     final = _final(result_data)
     score = final.get("score")
     score_text = f" - score {_text(score)}" if isinstance(score, (int, float)) and not isinstance(score, bool) else ""
-    if status == "Completed" and succeeded(result_data):
+    if Status(status) is Status.COMPLETED:  # the row's status is the verdict (models.verdict)
         lines.append(f"✅ Execution Succeeded{score_text} - full trace displayed above")
     else:
         reason = error_message or (final.get("error") if isinstance(final.get("error"), str) else None)
-        verdict = "Failed" if status in ("Completed", "Failed") else status
+        verdict = Status.FAILED.value if Status(status) in JUDGED else status
         lines.append(f"❌ Execution {verdict}{score_text}" + (f" - Error: {reason}" if reason else ""))
     return "\n".join(lines)
 

@@ -84,7 +84,7 @@ def build_flow(events: list[dict[str, Any]], final_status: str | None, score: fl
             finished = open_calls.popleft() if open_calls else None
             if finished is not None:
                 finished["success"], finished["error"] = ok if isinstance(ok, bool) else None, error
-                flow.edge(call["state"], "Agent", "ok" if ok else f"error {error or ''}")
+                flow.edge(finished["state"], "Agent", "ok" if ok else f"error {error or ''}")
         elif kind == "StepComplete":
             flow.steps += 1
             status = _get(body, "metadata", "transaction_status") or _get(body, "metadata", "step_name") or "done"

@@ -14,8 +14,8 @@ import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.compat.traces import render_running, render_trace, render_transaction_logs
-from reevd.api.errors import ApiError, bad_request, not_found
+from reevd.api.render.trace_text import render_running, render_trace, render_transaction_logs
+from reevd.errors import RequestError, bad_request, not_found
 from reevd.api.params import optional_safe_id, safe_id
 from reevd.api.responses import json_response
 from reevd.models import ACTIVE, Status
@@ -34,7 +34,7 @@ async def execution_for(request: web.Request, benchmark_id: str) -> dict[str, An
     if row is None:
         raise not_found("execution", execution_id)
     if row["benchmark_id"] and row["benchmark_id"] != benchmark_id:
-        raise ApiError(404, "not_found", f"execution '{execution_id}' is not a run of benchmark '{benchmark_id}'")
+        raise RequestError(404, "not_found", f"execution '{execution_id}' is not a run of benchmark '{benchmark_id}'")
     return row
 
 

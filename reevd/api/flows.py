@@ -5,12 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.compat.flowchart import build_flow, html_page
-from reevd.api.errors import bad_request, not_found
+from reevd.api.render.flow_diagram import build_flow, html_page
+from reevd.errors import bad_request, not_found
 from reevd.api.params import int_query, safe_id
 from reevd.api.responses import json_response
 from reevd.models import ACTIVE, TERMINAL, Status
-from reevd.store import catalog as q
 
 PAGE = 1000
 MAX_EVENTS = 20_000  # a diagram of more is unreadable anyway; the flag says it was cut
@@ -56,7 +55,7 @@ async def flow_diagram(request: web.Request) -> web.StreamResponse:
 async def flow_logs(request: web.Request) -> web.Response:
     benchmark_id = safe_id(request, "benchmark_id")
     limit = int_query(request, "limit", 100, 1, 1000)
-    rows = await q.executions_for_benchmark(q.reader_conn(request.app[keys.STORE]), benchmark_id, limit)
+    rows = await request.app[keys.STORE].reader.executions_for_benchmark(benchmark_id, limit)
     return json_response({
         "benchmark_id": benchmark_id,
         "sessions": [{

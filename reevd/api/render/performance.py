@@ -1,25 +1,13 @@
-"""GET /api/v1/agent-performance: per-agent summaries computed from real finished executions."""
+"""Agent performance (GET /agent-performance): per-agent summaries of judged executions. Pure."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from aiohttp import web
-
-from reevd import keys
-from reevd.api.responses import json_response
-from reevd.store import catalog as q
+from reevd.models import outcome_label
 
 TOP_N = 3
-
-
-def final_status(row: dict[str, Any]) -> str:
-    """Succeeded/Failed as the session file said; a run without one (crash, timeout) Failed."""
-    status = row["final_status"]
-    if isinstance(status, str) and status.lower() in ("succeeded", "failed"):
-        return "Succeeded" if status.lower() == "succeeded" else "Failed"
-    return "Succeeded" if row["success"] == 1 and row["status"] == "Completed" else "Failed"
 
 
 def color_class(score: float) -> str:
@@ -37,7 +25,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
         "benchmark_id": row["benchmark_id"],
         "agent_type": row["agent"],
         "score": score,
-        "final_status": final_status(row),
+        "final_status": outcome_label(row["status"]),  # the row's status is the verdict (models.verdict)
         "timestamp": row["finished_at"] or row["updated_at"],
         "execution_time_ms": ms if isinstance(ms, int) and not isinstance(ms, bool) else None,
         "color_class": color_class(score),
@@ -72,8 +60,3 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "results": list(reversed(results)),  # newest first
         })
     return out
-
-
-async def agent_performance(request: web.Request) -> web.Response:
-    rows = await q.finished_executions(q.reader_conn(request.app[keys.STORE]))
-    return json_response(summarize(rows))

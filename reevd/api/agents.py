@@ -1,4 +1,5 @@
-"""Agent settings: GET /agents/config/{agent}, POST /agents/config, POST /agents/test.
+"""Agents: GET /agents, GET /agent-performance, and settings: GET /agents/config/{agent},
+POST /agents/config, POST /agents/test.
 
 Upstream kept settings in memory (lost on restart); here they persist in the database.
 A saved api_key is never returned in clear: "***" plus its last 4 characters. The UI posts
@@ -15,12 +16,12 @@ import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.errors import bad_request, not_found
+from reevd.errors import bad_request, not_found
 from reevd.api.responses import json_response
-from reevd.api.runs import read_json_object
+from reevd.api.params import read_json_object
+from reevd.api.render.performance import summarize
 from reevd.models import utc_now_iso
-from reevd.store import catalog as q
-from reevd.store.catalog import AgentConfigSaved
+from reevd.store.agent_settings import AgentConfigSaved, agent_config
 
 MASK = "***"
 NO_KEY_AGENTS = frozenset({"deterministic"})  # runs offline: no URL, no key
@@ -88,7 +89,7 @@ async def get_config(request: web.Request) -> web.Response:
     agent = request.match_info["agent"]
     if not AGENT_RE.fullmatch(agent):
         raise bad_request("agent", "must be 1-128 letters, digits, '.', '-' or '_'")
-    row = await q.agent_config(q.reader_conn(request.app[keys.STORE]), agent)
+    row = await agent_config(request.app[keys.STORE].reader, agent)
     if row is None:
         raise not_found("agent configuration", agent)
     return json_response({**orjson.loads(row["settings"]), "agent_type": agent, "api_key": mask(row["api_key"]),
@@ -102,7 +103,7 @@ async def test_config(request: web.Request) -> web.Response:
     settings = _settings(body)
     key, _ = _key(body)
     installed = agent in request.app[keys.LAUNCHER].agents
-    saved = await q.agent_config(q.reader_conn(request.app[keys.STORE]), agent)
+    saved = await agent_config(request.app[keys.STORE].reader, agent)
     checks = [{"check": "agent_installed", "ok": installed,
                "detail": f"'{agent}' {'is' if installed else 'is not'} an agent this reevd can run"}]
     if agent not in NO_KEY_AGENTS:
@@ -119,3 +120,12 @@ async def test_config(request: web.Request) -> web.Response:
         "checks": checks,
         "network_checked": False,
     })
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    """What this install can run (the runner's registry), not upstream's hard-coded four."""
+    return json_response(list(request.app[keys.LAUNCHER].agents))
+
+
+async def agent_performance(request: web.Request) -> web.Response:
+    return json_response(summarize(await request.app[keys.STORE].reader.judged_executions()))

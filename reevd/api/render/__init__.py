@@ -1,0 +1,1 @@
+"""Pure renderers: rows and stored JSON -> response bodies and text views. No I/O, no aiohttp."""

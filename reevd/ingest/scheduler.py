@@ -1,0 +1,272 @@
+"""Turns files in logs/sessions into committed state: one task per dirty file, no polling.
+
+The watcher (and the startup/overflow scan, and the launcher at process exit) only *mark a
+file dirty*. A file's task then reads from its committed position to EOF. Many events for
+one file while its task runs collapse into one more pass, so a burst costs one read.
+What a file's bytes become is decided in sessions.py and otel.py; this module only decides
+when, how many at once, and what happens when a commit fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+from pathlib import Path
+
+import structlog
+
+from reevd.ingest.files import Refused, open_regular
+from reevd.ingest.otel import TailCounts, otel_chunks
+from reevd.ingest.sessions import read_session
+from reevd.metrics import Metrics
+from reevd.store import Store
+from reevd.store.writes import FileState, SessionResult
+from runner.formats import classify_file_name, looks_like_ours, otel_file_name, session_file_name
+
+log = structlog.get_logger("reevd.ingest")
+
+MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
+MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
+# A session file that is still invalid this long after its last event, with no close or
+# rename to say its writer finished (a rename-in from another folder only shows "created"),
+# is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
+SETTLE_AFTER_S = 5.0
+RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (disk full, I/O error), then give up
+
+
+class Ingestor:
+    def __init__(
+        self,
+        sessions_dir: Path,
+        store: Store,
+        metrics: Metrics,
+        *,
+        session_max_bytes: int = 16 << 20,
+        line_max_bytes: int = 1 << 20,
+    ) -> None:
+        self._dir = sessions_dir
+        self._dir_str = os.fspath(sessions_dir)
+        self._store = store
+        self._metrics = metrics
+        self._session_max = session_max_bytes
+        self._line_max = line_max_bytes
+        self._chunk = max(4 * line_max_bytes, 1 << 20) + 1
+        self._files: dict[str, FileState] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
+        self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
+        self._committing = asyncio.Semaphore(MAX_AWAITING_COMMIT)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self._settle_timers: dict[str, asyncio.TimerHandle] = {}
+        self._retries: dict[str, int] = {}
+
+    async def load(self) -> None:
+        """Committed positions of every known file: one query at startup."""
+        self._files = await self._store.reader.all_file_states()
+
+    # --- marking files dirty (all called on the loop) -------------------------------------
+
+    def notify(self, name: str, finished: bool) -> None:
+        """A file named `name` in the sessions folder may have changed."""
+        if self._closing or not looks_like_ours(name):
+            return
+        if classify_file_name(name) is None:
+            self._reject(name, "unsafe_name")
+            return
+        timer = self._settle_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        was_finished, since = self._dirty.get(name, (False, time.perf_counter()))
+        self._dirty[name] = (was_finished or finished, since)
+        if name not in self._tasks:
+            self._idle.clear()
+            self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
+
+    def scan(self) -> int:
+        """Mark every file in the folder dirty (startup and after an inotify overflow).
+
+        Unchanged files cost one stat: the task compares (dev, inode, size, mtime) first.
+        """
+        count = 0
+        try:
+            entries = list(os.scandir(self._dir))
+        except OSError as exc:
+            log.error("sessions_scan_failed", error=repr(exc))
+            return 0
+        for entry in entries:
+            if looks_like_ours(entry.name):
+                self.notify(entry.name, finished=True)
+                count += 1
+        return count
+
+    async def ingest_session_now(self, execution_id: str) -> bool:
+        """The launcher's path at process exit: ingest the session file if there is one. True if so.
+
+        One lstat, then the watcher's own idempotent path, so the two cannot race. Only a
+        regular file counts: a symlink or a directory under that name is no session.
+        """
+        name = session_file_name(execution_id)
+        try:
+            st = os.lstat(self._dir / name)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        await self._settled(name)
+        return True
+
+    async def wait_idle(self) -> None:
+        """Until no file is dirty (tests and perf scripts use this; the daemon never waits on it)."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        self._closing = True
+        for timer in self._settle_timers.values():
+            timer.cancel()
+        self._settle_timers.clear()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- per-file work -------------------------------------------------------------------
+
+    async def _settled(self, name: str) -> None:
+        """Mark `name` dirty and wait until its task has committed what it found."""
+        self.notify(name, finished=True)
+        task = self._tasks.get(name)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def _settle_otel_first(self, execution_id: str) -> None:
+        """Commit a run's OTEL lines before its session: once a run shows a terminal status,
+        every event it wrote before the session file is already stored (streams rely on it)."""
+        otel = otel_file_name(execution_id)
+        if not os.path.lexists(os.path.join(self._dir_str, otel)):
+            return
+        self.notify(otel, finished=False)
+        task = self._tasks.get(otel)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _schedule_retry(self, name: str, finished: bool) -> None:
+        attempt = self._retries.get(name, 0)
+        if attempt >= len(RETRY_DELAYS_S):
+            self._retries.pop(name, None)
+            log.error("ingest_gave_up", file=name, attempts=attempt)
+            return
+        self._retries[name] = attempt + 1
+        asyncio.get_running_loop().call_later(RETRY_DELAYS_S[attempt], self.notify, name, finished)
+
+    async def _recover_position(self, name: str) -> None:
+        """After a failed commit, trust only what the database holds for this file."""
+        try:
+            committed = await self._store.reader.file_state(name)
+        except Exception:  # noqa: BLE001 - the retry will try again
+            committed = None
+        if committed is None:
+            self._files.pop(name, None)
+        else:
+            self._files[name] = committed
+
+    async def _drain(self, name: str) -> None:
+        try:
+            while name in self._dirty:
+                finished, since = self._dirty.pop(name)
+                kind_id = classify_file_name(name)
+                assert kind_id is not None  # notify() admits only names it classifies
+                kind, execution_id = kind_id
+                if kind == "session":
+                    await self._settle_otel_first(execution_id)
+                async with self._committing:
+                    try:
+                        if kind == "session":
+                            await self._ingest_session(name, execution_id, finished)
+                        else:
+                            await self._tail_otel(name, execution_id)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # one bad file never stops ingestion of the others
+                        log.error("ingest_failed", file=name, error=repr(exc))
+                        await self._recover_position(name)
+                        self._schedule_retry(name, finished)
+                        continue
+                self._retries.pop(name, None)
+                self._metrics.feedback_latency.observe(time.perf_counter() - since)
+        finally:
+            self._tasks.pop(name, None)
+            if not self._tasks:
+                self._idle.set()
+
+    def _open(self, name: str) -> tuple[int, os.stat_result] | None:
+        opened = open_regular(self._dir_str, name)
+        if isinstance(opened, Refused):
+            self._reject(name, opened.reason, **({"error": opened.error} if opened.error else {}))
+            return None
+        return opened
+
+    async def _ingest_session(self, name: str, execution_id: str, finished: bool) -> None:
+        # The gate bounds files being read and parsed; the commit is awaited outside it, so
+        # the next files are parsed while the writer commits these.
+        async with self._gate:
+            opened = self._open(name)
+            if opened is None:
+                return
+            fd, st = opened
+            try:
+                outcome = read_session(name, execution_id, fd, st, self._files.get(name), finished, self._session_max)
+            finally:
+                os.close(fd)
+            if outcome.wait_for_writer:
+                self._settle_timers[name] = asyncio.get_running_loop().call_later(
+                    SETTLE_AFTER_S, self._settle_timer_fired, name)
+            if outcome.op is None:
+                return
+            if outcome.rejected is not None:
+                self._reject(name, outcome.rejected, error=outcome.detail)
+            if outcome.session_id_mismatch is not None:
+                log.warning("session_id_mismatch", file=name, session_id=outcome.session_id_mismatch,
+                            execution_id=execution_id)
+            commit = self._store.writer.submit(outcome.op)
+        await commit
+        op = outcome.op
+        self._files[name] = op.file
+        if isinstance(op, SessionResult):
+            self._metrics.files_ingested.labels("session").inc()
+            log.info("session_ingested", execution_id=execution_id, status=op.status, score=op.score)
+
+    async def _tail_otel(self, name: str, execution_id: str) -> None:
+        pending: asyncio.Future[None] | None = None
+        counts = TailCounts()
+        async with self._gate:
+            opened = self._open(name)
+            if opened is None:
+                return
+            fd, st = opened
+            try:
+                for op in otel_chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
+                    self._files[name] = op.file
+                    # Pipeline: parse the next chunk while this one commits, but never hold more than two.
+                    if pending is not None:
+                        await pending
+                    pending = self._store.writer.submit(op)
+            finally:
+                os.close(fd)
+        self._metrics.lines_ingested.inc(counts.lines)
+        self._metrics.lines_invalid.inc(counts.invalid)
+        self._metrics.lines_oversize.inc(counts.oversize)
+        if pending is not None:
+            await pending
+            self._metrics.files_ingested.labels("otel").inc()
+
+    def _settle_timer_fired(self, name: str) -> None:
+        self._settle_timers.pop(name, None)
+        self.notify(name, finished=True)
+
+    def _reject(self, name: str, reason: str, **fields: object) -> None:
+        self._metrics.files_rejected.labels(reason).inc()
+        log.warning("file_rejected", file=name, reason=reason, **fields)
