@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from reevd.api.status_cache import StatusCache
     from reevd.catalog import Catalog
     from reevd.config import Config
     from reevd.hub import Hub
@@ -25,3 +26,4 @@ WATCHER: web.AppKey["FolderWatcher"] = web.AppKey("watcher")
 LAUNCHER: web.AppKey["Launcher"] = web.AppKey("launcher")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at")
 CATALOG: web.AppKey["Catalog"] = web.AppKey("catalog")
+STATUS: web.AppKey["StatusCache"] = web.AppKey("status_cache")

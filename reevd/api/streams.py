@@ -70,7 +70,8 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     execution_id = safe_id(request, "execution_id")
     after = _resume_point(request)
     reader = request.app[keys.STORE].reader
-    if await reader.execution(execution_id) is None:
+    status = request.app[keys.STATUS]
+    if await status.get(execution_id) is None:
         raise not_found("execution", execution_id)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
@@ -82,7 +83,8 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
                 after = row["offset"]
             if more:
                 continue
-            state = await reader.execution(execution_id)
+            known = await status.get(execution_id)
+            state = known.row if known is not None else None
             if state is not None and Status(state["status"]).is_terminal:
                 # The ingestor commits a run's events before its terminal status; one more read
                 # covers lines committed between our last read and the status.
@@ -104,7 +106,7 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
 
 async def stream_all(request: web.Request) -> web.StreamResponse:
     """Every execution status change: an invalidation feed for dashboards."""
-    reader = request.app[keys.STORE].reader
+    status = request.app[keys.STATUS]
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
     await response.write(b": connected\n\n")
@@ -123,8 +125,9 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                     return response
                 changed.add(more.execution_id)
             for execution_id in sorted(changed):
-                state = await reader.execution(execution_id)
+                # The encoded state the status routes serve: read on the loop, no thread hop.
+                state = await status.get(execution_id)
                 if state is not None:
-                    await response.write(_frame("execution", execution_state(state)))
+                    await response.write(b"event: execution\ndata: " + state.body + b"\n\n")
     await response.write_eof()
     return response
