@@ -19,7 +19,7 @@ import structlog
 
 from reevd.ingest.files import Refused, open_regular
 from reevd.ingest.otel import TailCounts, otel_chunks
-from reevd.ingest.sessions import read_session
+from reevd.ingest.sessions import read_session, unchanged
 from reevd.metrics import Metrics
 from reevd.store import Store
 from reevd.store.writes import FileState, SessionResult
@@ -87,9 +87,11 @@ class Ingestor:
             self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
 
     def scan(self) -> int:
-        """Mark every file in the folder dirty (startup and after an inotify overflow).
+        """Mark every changed file in the folder dirty (startup and after an inotify overflow).
 
-        Unchanged files cost one stat: the task compares (dev, inode, size, mtime) first.
+        A file whose (dev, inode, size, mtime) is what was last committed costs one lstat here
+        and no task: a rescan of a folder of 40,000 ingested files must stay cheap, since an
+        overflow comes exactly when the daemon is busiest.
         """
         count = 0
         try:
@@ -98,9 +100,18 @@ class Ingestor:
             log.error("sessions_scan_failed", error=repr(exc))
             return 0
         for entry in entries:
-            if looks_like_ours(entry.name):
-                self.notify(entry.name, finished=True)
-                count += 1
+            name = entry.name
+            if not looks_like_ours(name):
+                continue
+            count += 1
+            known = self._files.get(name)
+            if known is not None and name not in self._tasks:
+                try:
+                    if unchanged(known, entry.stat(follow_symlinks=False)):
+                        continue
+                except OSError:
+                    pass  # gone or unreadable: the file's task says which
+            self.notify(name, finished=True)
         return count
 
     async def ingest_session_now(self, execution_id: str) -> bool:
@@ -118,6 +129,11 @@ class Ingestor:
             return False
         await self._settled(name)
         return True
+
+    @property
+    def files_in_progress(self) -> int:
+        """Files marked dirty whose task has not finished yet."""
+        return len(self._tasks)
 
     async def wait_idle(self) -> None:
         """Until no file is dirty (tests and perf scripts use this; the daemon never waits on it)."""
