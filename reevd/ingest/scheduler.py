@@ -29,6 +29,9 @@ log = structlog.get_logger("reevd.ingest")
 
 MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
+# Files with a task at once. More dirty files wait as names in a FIFO: a burst of 40,000 files
+# made 40,000 tasks (coroutine frames and all) and the daemon's RSS grew past 120 MB.
+MAX_FILE_TASKS = MAX_AWAITING_COMMIT
 # A session file that is still invalid this long after its last event, with no close or
 # rename to say its writer finished (a rename-in from another folder only shows "created"),
 # is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
@@ -56,6 +59,7 @@ class Ingestor:
         self._files: dict[str, FileState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
+        self._waiting: dict[str, None] = {}  # dirty names without a task yet, oldest first
         self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
         self._committing = asyncio.Semaphore(MAX_AWAITING_COMMIT)
         self._idle = asyncio.Event()
@@ -70,8 +74,11 @@ class Ingestor:
 
     # --- marking files dirty (all called on the loop) -------------------------------------
 
-    def notify(self, name: str, finished: bool) -> None:
-        """A file named `name` in the sessions folder may have changed."""
+    def notify(self, name: str, finished: bool, *, start_now: bool = False) -> None:
+        """A file named `name` in the sessions folder may have changed.
+
+        `start_now`: give it a task even past MAX_FILE_TASKS (a caller is about to wait for it).
+        """
         if self._closing or not looks_like_ours(name):
             return
         if classify_file_name(name) is None:
@@ -84,7 +91,21 @@ class Ingestor:
         self._dirty[name] = (was_finished or finished, since)
         if name not in self._tasks:
             self._idle.clear()
-            self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
+            if start_now or len(self._tasks) < MAX_FILE_TASKS:
+                self._waiting.pop(name, None)
+                self._start(name)
+            else:
+                self._waiting[name] = None
+
+    def _start(self, name: str) -> None:
+        self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
+
+    def _start_waiting(self) -> None:
+        while self._waiting and len(self._tasks) < MAX_FILE_TASKS and not self._closing:
+            name = next(iter(self._waiting))
+            del self._waiting[name]
+            if name not in self._tasks and name in self._dirty:
+                self._start(name)
 
     def scan(self) -> int:
         """Mark every changed file in the folder dirty (startup and after an inotify overflow).
@@ -132,8 +153,8 @@ class Ingestor:
 
     @property
     def files_in_progress(self) -> int:
-        """Files marked dirty whose task has not finished yet."""
-        return len(self._tasks)
+        """Files marked dirty whose work has not finished yet."""
+        return len(self._tasks) + len(self._waiting)
 
     async def wait_idle(self) -> None:
         """Until no file is dirty (tests and perf scripts use this; the daemon never waits on it)."""
@@ -144,6 +165,7 @@ class Ingestor:
         for timer in self._settle_timers.values():
             timer.cancel()
         self._settle_timers.clear()
+        self._waiting.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -153,7 +175,7 @@ class Ingestor:
 
     async def _settled(self, name: str) -> None:
         """Mark `name` dirty and wait until its task has committed what it found."""
-        self.notify(name, finished=True)
+        self.notify(name, finished=True, start_now=True)
         task = self._tasks.get(name)
         if task is not None:
             await asyncio.shield(task)
@@ -164,7 +186,7 @@ class Ingestor:
         otel = otel_file_name(execution_id)
         if not os.path.lexists(os.path.join(self._dir_str, otel)):
             return
-        self.notify(otel, finished=False)
+        self.notify(otel, finished=False, start_now=True)
         task = self._tasks.get(otel)
         if task is not None:
             await asyncio.shield(task)
@@ -215,6 +237,7 @@ class Ingestor:
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
+            self._start_waiting()
             if not self._tasks:
                 self._idle.set()
 

@@ -67,3 +67,26 @@ async def test_rescan_skips_what_is_already_committed(tmp_path: Path) -> None:
     finally:
         await ingestor.close()
         await store.close()
+
+
+async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, monkeypatch) -> None:
+    """More dirty files than MAX_FILE_TASKS: the rest wait as names, and every one is committed."""
+    import reevd.ingest.scheduler as scheduler
+
+    monkeypatch.setattr(scheduler, "MAX_FILE_TASKS", 8)
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        for i in range(60):
+            atomic_drop(sessions, f"session_c-{i}.json", SESSION.replace(b"fixture-001-sol-transfer", f"c-{i}".encode()))
+        ingestor.scan()
+        assert ingestor.files_in_progress == 60
+        await ingestor.wait_idle()
+        assert ingestor.files_in_progress == 0
+        counts = await store.reader.status_counts()
+        assert counts.get("Completed") == 60
+    finally:
+        await ingestor.close()
+        await store.close()
