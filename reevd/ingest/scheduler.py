@@ -31,7 +31,7 @@ MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
 # Files with a task at once. More dirty files wait as names in a FIFO: a burst of 40,000 files
 # made 40,000 tasks (coroutine frames and all) and the daemon's RSS grew past 120 MB.
-MAX_FILE_TASKS = MAX_AWAITING_COMMIT
+MAX_FILE_TASKS = 4 * MAX_PARALLEL_FILES
 # A session file that is still invalid this long after its last event, with no close or
 # rename to say its writer finished (a rename-in from another folder only shows "created"),
 # is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
