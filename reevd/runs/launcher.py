@@ -128,14 +128,22 @@ class Launcher:
     # --- spawning --------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Start queued runs while there are free slots."""
-        while self._queue and len(self._live) < self._config.max_concurrency and not self._closing:
+        """Start queued runs while there are free slots.
+
+        A slot is a runner process: one whose exit the kernel reported frees its slot at once,
+        while its session is still being committed (perf/limits_perf.py item 5: two commit
+        round trips per run otherwise stood between one runner's exit and the next start).
+        """
+        while self._queue and self._processes() < self._config.max_concurrency and not self._closing:
             job = self._queue.popleft()
             try:
                 self._spawn(job)
             except OSError as exc:
                 log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
                 self._record(RunEnded(job.execution_id, Status.FAILED.value, f"could not start the runner: {exc}", None, utc_now_iso()))
+
+    def _processes(self) -> int:
+        return sum(1 for run in self._live.values() if not run.exited)
 
     def _command(self, job: Job) -> list[str]:
         return [*self._config.runner_command, str(job.benchmark_path), f"--agent={job.agent}",
@@ -225,6 +233,7 @@ class Launcher:
         run.exited = True
         returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
         self._track(self._on_exit(run, returncode))
+        self.pump()
 
     def _release_pidfd(self, run: LiveRun) -> None:
         if run.pidfd >= 0:
