@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
-
 from reevd.models import TERMINAL_SQL, Origin, Status
 
 Statement = tuple[str, tuple[Any, ...] | dict[str, Any]]
