@@ -21,7 +21,7 @@ class DatabaseTooNew(RuntimeError):
     pass
 
 
-# JSON functions are built into SQLite from 3.38 (the reader uses json_extract).
+# OTEL events are inserted through json_each() and ->> (perf): both need SQLite 3.38.
 MIN_SQLITE = (3, 38, 0)
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 
