@@ -7,6 +7,10 @@ here; the next read takes the row again, on the loop, by primary key (store/poin
 A read therefore never returns a state older than the last commit the loop has seen, and
 needs no thread hop: an entry answers with no query at all, a miss with one B-tree lookup.
 
+This relies on every write op changing only the run it names (`op.execution_id`), as all
+of store/writes.py's do; an op that changes several runs must name them all here (or the
+listener must clear()).
+
 Memory is bounded by bytes, not entries: a run's result_data can be large (a session file
 may be 16 MiB), so bodies above MAX_BODY are served but not kept.
 """
