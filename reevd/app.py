@@ -18,6 +18,8 @@ import os
 
 from reevd.agent_settings import AgentSettings
 from reevd.api.errors import cors_middleware, error_middleware
+from reevd.api.render.execution import execution_state
+from reevd.api.status_cache import StatusCache
 from reevd.api.routes import add_routes
 from reevd.catalog import Catalog
 from reevd.config import Config
@@ -27,6 +29,7 @@ from reevd.metrics import Metrics
 from reevd.runs import Launcher
 from reevd.runs.recovery import recover
 from reevd.store import Store
+from reevd.store.point_reads import PointReader
 from reevd.watcher import FolderWatcher
 
 log = structlog.get_logger("reevd")
@@ -37,6 +40,10 @@ REQUEST_BODY_LIMIT = 512 * 1024
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     store = await Store.open(config.database)
+    points = PointReader(config.database)
+    status = StatusCache(points, store.reader.execution, execution_state)
+    store.writer.add_listener(status.on_commit)  # first: whatever a listener wakes reads fresh rows
+    app[keys.STATUS] = status
     metrics = app[keys.METRICS]
     store.writer.add_listener(metrics.observe_batch)
     store.writer.add_listener(app[keys.HUB].publish_ops)
@@ -48,6 +55,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await metrics.executions.close()
+        points.close()
         await store.close()
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from reevd.agent_settings import AgentSettings
+    from reevd.api.status_cache import StatusCache
     from reevd.catalog import Catalog
     from reevd.config import Config
     from reevd.hub import Hub
@@ -27,3 +28,4 @@ LAUNCHER: web.AppKey["Launcher"] = web.AppKey("launcher")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at")
 CATALOG: web.AppKey["Catalog"] = web.AppKey("catalog")
 AGENT_SETTINGS: web.AppKey["AgentSettings"] = web.AppKey("agent_settings")
+STATUS: web.AppKey["StatusCache"] = web.AppKey("status_cache")

@@ -10,6 +10,7 @@ from reevd.api.agents import AGENT_RE
 from reevd.api.params import choice_query, int_query, optional_safe_id, safe_id
 from reevd.api.render.execution import event_view, execution_state
 from reevd.api.responses import json_response
+from reevd.api.status_cache import StateBody
 from reevd.models import Status
 from reevd.store import ExecutionFilter
 from reevd.store.reader import decode_cursor, encode_cursor
@@ -46,16 +47,25 @@ async def list_executions(request: web.Request) -> web.Response:
     return json_response({"executions": [execution_state(r) for r in page], "next_cursor": next_cursor})
 
 
-async def _execution_or_404(request: web.Request, execution_id: str) -> dict:
-    row = await request.app[keys.STORE].reader.execution(execution_id)
-    if row is None:
+async def _status_or_404(request: web.Request, execution_id: str) -> StateBody:
+    # The hot path the UI polls: no thread hop, and no query at all when nothing changed
+    # since the last read (api/status_cache.py).
+    status = await request.app[keys.STATUS].get(execution_id)
+    if status is None:
         raise not_found("execution", execution_id)
-    return row
+    return status
+
+
+async def _execution_or_404(request: web.Request, execution_id: str) -> dict:
+    return (await _status_or_404(request, execution_id)).row
+
+
+def _state_response(status: StateBody) -> web.Response:
+    return web.Response(body=status.body, content_type="application/json")
 
 
 async def get_execution(request: web.Request) -> web.Response:
-    row = await _execution_or_404(request, safe_id(request, "execution_id"))
-    return json_response(execution_state(row))
+    return _state_response(await _status_or_404(request, safe_id(request, "execution_id")))
 
 
 async def list_events(request: web.Request) -> web.Response:
@@ -75,10 +85,11 @@ async def list_events(request: web.Request) -> web.Response:
 async def benchmark_execution_status(request: web.Request) -> web.Response:
     """Upstream's route; its UI polls it and stops on Completed or Failed."""
     benchmark_id = safe_id(request, "benchmark_id")
-    row = await _execution_or_404(request, safe_id(request, "execution_id"))
+    status = await _status_or_404(request, safe_id(request, "execution_id"))
+    row = status.row
     if row["benchmark_id"] and row["benchmark_id"] != benchmark_id:
         raise RequestError(404, "not_found", f"execution '{row['execution_id']}' is not a run of benchmark '{benchmark_id}'")
-    return json_response(execution_state(row))
+    return _state_response(status)
 
 
 async def benchmark_latest_status(request: web.Request) -> web.Response:

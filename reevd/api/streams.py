@@ -134,7 +134,8 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     execution_id = safe_id(request, "execution_id")
     after = _resume_point(request)
     reader = request.app[keys.STORE].reader
-    if await reader.execution(execution_id) is None:
+    status = request.app[keys.STATUS]
+    if await status.get(execution_id) is None:
         raise not_found("execution", execution_id)
     _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
@@ -149,7 +150,8 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
                     after = row["offset"]
                 if more:
                     continue
-                state = await reader.execution(execution_id)
+                known = await status.get(execution_id)
+                state = known.row if known is not None else None
                 if state is not None and Status(state["status"]).is_terminal:
                     # The ingestor commits a run's events before its terminal status; one more read
                     # covers lines committed between our last read and the status.
@@ -178,6 +180,7 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
     (eval_id, runs, finished, status): `reevd eval --wait` and dashboards follow evals here.
     """
     reader = request.app[keys.STORE].reader
+    status = request.app[keys.STATUS]
     _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
@@ -200,10 +203,11 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                     changed.add(more.execution_id)
                 evals: set[str] = set()
                 for execution_id in sorted(changed):
-                    state = await reader.execution(execution_id)
-                    if state is not None:
-                        await sender.send(_frame("execution", execution_state(state)))
-                        eval_id = _eval_of(state)
+                    # The encoded state the status routes serve: read on the loop, no thread hop.
+                    known = await status.get(execution_id)
+                    if known is not None:
+                        await sender.send(b"event: execution\ndata: " + known.body + b"\n\n")
+                        eval_id = _eval_of(known.row)
                         if eval_id is not None:
                             evals.add(eval_id)
                 for eval_id in sorted(evals):

@@ -22,7 +22,7 @@ import structlog
 from reevd.ingest.files import OutOfDescriptors, Refused, open_regular
 from reevd.ingest.llm import llm_chunks
 from reevd.ingest.otel import TailCounts, otel_chunks
-from reevd.ingest.sessions import read_session
+from reevd.ingest.sessions import read_session, unchanged
 from reevd.metrics import Metrics
 from reevd.store import Store
 from reevd.store.llm_calls import LlmChunk
@@ -37,6 +37,9 @@ ChunkReader = Callable[[str, str, int, os.stat_result, FileState | None, int, in
 
 MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
+# Files with a task at once. More dirty files wait as names in a FIFO: a burst of 40,000 files
+# made 40,000 tasks (coroutine frames and all) and the daemon's RSS grew past 120 MB.
+MAX_FILE_TASKS = 4 * MAX_PARALLEL_FILES
 # A session file that is still invalid this long after its last event, with no close or
 # rename to say its writer finished (a rename-in from another folder only shows "created"),
 # is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
@@ -62,10 +65,11 @@ class Ingestor:
         self._metrics = metrics
         self._session_max = session_max_bytes
         self._line_max = line_max_bytes
-        self._chunk = max(4 * line_max_bytes, 1 << 20) + 1
+        self._chunk = max(line_max_bytes, 1 << 20) + 1  # bounded RSS: ~2 chunks in flight (perf item 3)
         self._files: dict[str, FileState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
+        self._waiting: dict[str, None] = {}  # dirty names without a task yet, oldest first
         self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
         self._committing = asyncio.Semaphore(MAX_AWAITING_COMMIT)
         self._idle = asyncio.Event()
@@ -83,8 +87,11 @@ class Ingestor:
 
     # --- marking files dirty (all called on the loop) -------------------------------------
 
-    def notify(self, name: str, finished: bool) -> None:
-        """A file named `name` in the sessions folder may have changed."""
+    def notify(self, name: str, finished: bool, *, start_now: bool = False) -> None:
+        """A file named `name` in the sessions folder may have changed.
+
+        `start_now`: give it a task even past MAX_FILE_TASKS (a caller is about to wait for it).
+        """
         if self._closing or not looks_like_ours(name):
             return
         if classify_file_name(name) is None:
@@ -97,12 +104,28 @@ class Ingestor:
         self._dirty[name] = (was_finished or finished, since)
         if name not in self._tasks:
             self._idle.clear()
-            self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
+            if start_now or len(self._tasks) < MAX_FILE_TASKS:
+                self._waiting.pop(name, None)
+                self._start(name)
+            else:
+                self._waiting[name] = None
+
+    def _start(self, name: str) -> None:
+        self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
+
+    def _start_waiting(self) -> None:
+        while self._waiting and len(self._tasks) < MAX_FILE_TASKS and not self._closing:
+            name = next(iter(self._waiting))
+            del self._waiting[name]
+            if name not in self._tasks and name in self._dirty:
+                self._start(name)
 
     def scan(self) -> int:
-        """Mark every file in the folder dirty (startup and after an inotify overflow).
+        """Mark every changed file in the folder dirty (startup and after an inotify overflow).
 
-        Unchanged files cost one stat: the task compares (dev, inode, size, mtime) first.
+        A file whose (dev, inode, size, mtime) is what was last committed costs one lstat here
+        and no task: a rescan of a folder of 40,000 ingested files must stay cheap, since an
+        overflow comes exactly when the daemon is busiest.
         """
         count = 0
         try:
@@ -113,12 +136,21 @@ class Ingestor:
                 asyncio.get_running_loop().call_later(FD_RETRY_DELAYS_S[-1], self.scan)  # transient: scan again
             return 0
         for entry in entries:
+            name = entry.name
             try:
-                if looks_like_ours(entry.name):
-                    self.notify(entry.name, finished=True)
-                    count += 1
+                if not looks_like_ours(name):
+                    continue
+                count += 1
+                known = self._files.get(name)
+                if known is not None and name not in self._tasks:
+                    try:
+                        if unchanged(known, entry.stat(follow_symlinks=False)):
+                            continue
+                    except OSError:
+                        pass  # gone or unreadable: the file's task says which
+                self.notify(name, finished=True)
             except Exception as exc:  # noqa: BLE001 - one entry never stops the scan of the others
-                log.error("sessions_scan_entry_failed", file=entry.name, error=repr(exc))
+                log.error("sessions_scan_entry_failed", file=name, error=repr(exc))
         return count
 
     async def ingest_session_now(self, execution_id: str) -> bool:
@@ -137,6 +169,11 @@ class Ingestor:
         await self._settled(name)
         return True
 
+    @property
+    def files_in_progress(self) -> int:
+        """Files marked dirty whose work has not finished yet."""
+        return len(self._tasks) + len(self._waiting)
+
     async def wait_idle(self) -> None:
         """Until no file is dirty (tests and perf scripts use this; the daemon never waits on it)."""
         await self._idle.wait()
@@ -149,6 +186,7 @@ class Ingestor:
         for waiters in self._fd_waiters.values():
             for waiter in waiters:
                 waiter.cancel()
+        self._waiting.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -158,7 +196,7 @@ class Ingestor:
 
     async def _settled(self, name: str) -> None:
         """Mark `name` dirty and wait until its task has committed what it found."""
-        self.notify(name, finished=True)
+        self.notify(name, finished=True, start_now=True)
         task = self._tasks.get(name)
         if task is not None:
             await asyncio.shield(task)
@@ -173,7 +211,7 @@ class Ingestor:
         otel = otel_file_name(execution_id)
         if not os.path.lexists(os.path.join(self._dir_str, otel)):
             return
-        self.notify(otel, finished=False)
+        self.notify(otel, finished=False, start_now=True)
         task = self._tasks.get(otel)
         if task is not None:
             await asyncio.shield(task)
@@ -248,6 +286,7 @@ class Ingestor:
                 self._metrics.feedback_latency.observe(time.perf_counter() - since)
         finally:
             self._tasks.pop(name, None)
+            self._start_waiting()
             if not self._tasks:
                 self._idle.set()
 

@@ -154,10 +154,15 @@ class Launcher:
     # --- spawning --------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Start queued runs while their pool (and, for LLM runs, their provider) has free slots."""
+        """Start queued runs while their pool (and, for LLM runs, their provider) has free slots.
+
+        A CPU slot is a runner process: one whose exit the kernel reported frees its slot at
+        once, while its session is still being committed (perf/limits_perf.py item 5: two commit
+        round trips per run otherwise stood between one runner's exit and the next start).
+        """
         if self._closing:
             return
-        while self._queue and len(self._live) - self.llm_in_flight < self._config.max_concurrency:
+        while self._queue and self._cpu_processes() < self._config.max_concurrency:
             self._start(self._queue.popleft())
         # LLM runs: round-robin over providers with work and a free slot, FIFO within each.
         while self.llm_in_flight < self._config.llm_max_concurrency:
@@ -179,6 +184,10 @@ class Launcher:
         except OSError as exc:
             log.error("spawn_failed", execution_id=job.execution_id, error=repr(exc))
             self._record(RunEnded(job.execution_id, Status.FAILED.value, f"could not start the runner: {exc}", None, utc_now_iso()))
+
+    def _cpu_processes(self) -> int:
+        """Live runner processes of the CPU pool (LLM runs count against their own pool)."""
+        return sum(1 for run in self._live.values() if not run.exited and run.job.provider is None)
 
     def _command(self, job: Job) -> list[str]:
         return [*self._config.runner_command, str(job.benchmark_path), f"--agent={job.agent}",
@@ -288,6 +297,7 @@ class Launcher:
         run.exited = True
         returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
         self._track(self._on_exit(run, returncode))
+        self.pump()
 
     def _release_pidfd(self, run: LiveRun) -> None:
         if run.pidfd >= 0:

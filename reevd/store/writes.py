@@ -166,14 +166,19 @@ class OtelChunk(WriteOp):
     agent: str = ""
     now: str = ""
 
-    # All of a chunk's events in one statement: the rows travel as one JSON array of
-    # [offset, event_type, ts, tool_name, body] and SQLite unpacks them (json_each), so the
-    # insert runs in C without taking the GIL once per row; with executemany the writer
-    # thread and the parsing event loop fought over the GIL for every line (perf/ingest_perf.py).
-    # Same rows, types and INSERT OR IGNORE semantics as one VALUES row per event.
+    # All of a chunk's events in one statement that runs in C without the GIL: SQLite walks a
+    # small JSON array of [offset, event_type, ts, tool_name, start, length] per event and
+    # cuts each body out of one BLOB of the chunk's bodies (substr on a BLOB counts bytes).
+    # Profile (perf/profile_daemon.py otel, perf/limits_perf.py item 3): executemany needs the
+    # GIL back after every row, and the loop, busy parsing the next chunk, only yields it at
+    # the 5 ms switch interval, so writing and parsing took turns; an array of whole rows
+    # (json_each over [..., body]) ran in parallel but made SQLite parse every body again.
+    # Bodies travel as bytes, never escaped or parsed again. Same rows, types (CAST to TEXT)
+    # and INSERT OR IGNORE semantics as one VALUES row per event.
     EVENTS_SQL: ClassVar[str] = (
         "INSERT OR IGNORE INTO events (execution_id, offset, event_type, ts, tool_name, body) "
-        "SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?2)"
+        "SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+        "CAST(substr(?3, value ->> 4, value ->> 5) AS TEXT) FROM json_each(?2)"
     )
     DELETE_SQL: ClassVar[str] = "DELETE FROM events WHERE execution_id = ?"
     EXECUTION_SQL: ClassVar[str] = f"""
@@ -204,8 +209,12 @@ class OtelChunk(WriteOp):
             out.append((self.DELETE_SQL, (self.execution_id,)))
         out.append(self.file.statement())
         if self.events:
-            rows = orjson.dumps(self.events, default=tuple).decode()  # EventRow -> [offset, event_type, ts, tool_name, body]
-            out.append((self.EVENTS_SQL, (self.execution_id, rows)))
+            bodies = [ev.body.encode() for ev in self.events]
+            meta, start = [], 1
+            for ev, body in zip(self.events, bodies, strict=True):
+                meta.append((ev.offset, ev.event_type, ev.ts, ev.tool_name, start, len(body)))
+                start += len(body)
+            out.append((self.EVENTS_SQL, (self.execution_id, orjson.dumps(meta).decode(), b"".join(bodies))))
         if self.events or self.replaced:
             last = self.events[-1] if self.events else None
             out.append((self.EXECUTION_SQL, {

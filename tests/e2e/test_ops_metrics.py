@@ -55,7 +55,10 @@ def test_metrics_parse_and_count_ingestion(daemon_factory: Any) -> None:
 
     def settled() -> dict[str, Any] | None:
         f = _scrape(daemon)
-        done = sum(f["reevd_executions"].values()) == 2 and _value(f, "reevd_ingest_files", "reevd_ingest_files_total", kind="session") == 2
+        # The executions gauge is re-read after commits, so it may trail the session counter:
+        # wait for the settled statuses themselves, not just for two rows.
+        statuses = {dict(labels)["status"]: v for (_, labels), v in f["reevd_executions"].items()}
+        done = statuses == {"Completed": 1, "Failed": 1} and _value(f, "reevd_ingest_files", "reevd_ingest_files_total", kind="session") == 2
         return f if done and _value(f, "reevd_ingest_invalid_lines", "reevd_ingest_invalid_lines_total") == 2 else None
 
     families = eventually(settled, 15, "both sessions counted")
