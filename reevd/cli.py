@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--llm-per-provider", type=int, default=_env_int("REEVD_LLM_PER_PROVIDER", 8), help="LLM runs calling one provider URL at once (env REEVD_LLM_PER_PROVIDER)")
     serve.add_argument("--default-timeout", type=float, default=float(os.environ.get("REEVD_DEFAULT_TIMEOUT_S", 300)), help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
     serve.add_argument("--runner-cmd", default=os.environ.get("REEVD_RUNNER_CMD"), help="runner command, split like argv, never run by a shell (env REEVD_RUNNER_CMD)")
+    serve.add_argument("--no-fork-server", action="store_true", default=os.environ.get("REEVD_FORK_SERVER", "1") == "0",
+                       help="start each run as a fresh process instead of forking it from a preloaded runner (env REEVD_FORK_SERVER=0); an explicit --runner-cmd never uses the fork server")
     serve.add_argument("--run-log-max-bytes", type=int, default=_env_int("REEVD_RUN_LOG_MAX_BYTES", 1 << 20), help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--log-level", default=os.environ.get("REEVD_LOG_LEVEL", "info"))
     serve.add_argument("--access-log", action="store_true", help="log every request (off by default: the status path is hot)")
@@ -100,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
         default_timeout_s=args.default_timeout,
         run_log_max_bytes=args.run_log_max_bytes,
         access_log=args.access_log,
+        fork_server=not args.runner_cmd and not args.no_fork_server,
     )
     try:
         asyncio.run(serve(config))

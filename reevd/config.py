@@ -32,6 +32,7 @@ class Config:
     session_file_max_bytes: int = 16 << 20
     otel_line_max_bytes: int = 1 << 20
     access_log: bool = False
+    fork_server: bool = False  # fork runs from runner/forkserver.py (the CLI turns it on for the default runner)
 
     @property
     def sessions_dir(self) -> Path:

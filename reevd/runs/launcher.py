@@ -40,6 +40,7 @@ from reevd.errors import RequestError
 from reevd.ingest import Ingestor
 from reevd.metrics import Metrics
 from reevd.models import Status, utc_now_iso
+from reevd.runs.forkserver_client import ForkServer, ForkServerUnavailable
 from reevd.runs.jobs import Job, LiveRun
 from reevd.runs.process import describe_exit, open_pidfd, signal_group, start_ticks
 from reevd.runs.run_log import bound_log, log_tail
@@ -63,7 +64,14 @@ class Launcher:
         self._live_llm: dict[str, int] = {}  # provider URL -> live runs
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        # Runs of the default runner fork from a preloaded server (no per-run imports); see forkserver_client.py.
+        self._forkserver = ForkServer(config.root, self.pump) if config.fork_server else None
         config.run_logs_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        """Start the fork server, if used; queued runs wait for it (or for its failure: then Popen)."""
+        if self._forkserver is not None:
+            self._forkserver.start()
 
     @property
     def in_flight(self) -> int:
@@ -152,8 +160,8 @@ class Launcher:
 
     def pump(self) -> None:
         """Start queued runs while their pool (and, for LLM runs, their provider) has free slots."""
-        if self._closing:
-            return
+        if self._closing or (self._forkserver is not None and self._forkserver.starting):
+            return  # the fork server's ready (or failed) event pumps again
         while self._queue and len(self._live) - self.llm_in_flight < self._config.max_concurrency:
             self._start(self._queue.popleft())
         # LLM runs: round-robin over providers with work and a free slot, FIFO within each.
@@ -183,6 +191,15 @@ class Launcher:
 
     def _spawn(self, job: Job) -> None:
         log_path = self.log_path(job.execution_id)
+        env = self.settings.env_for(job.agent)  # the agent's settings: environment, never argv
+        if self._forkserver is not None:
+            try:
+                pid, pidfd = self._forkserver.spawn(self._command(job), env, self._config.root, log_path)
+            except ForkServerUnavailable as exc:  # nothing started: a fresh process instead
+                log.warning("forkserver_fallback", execution_id=job.execution_id, reason=str(exc))
+            else:
+                self._started(LiveRun(job, pid, None, pidfd, log_path))
+                return
         with open(log_path, "ab") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
                 self._command(job),
@@ -192,19 +209,23 @@ class Launcher:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: survives the daemon, killable as a group
                 close_fds=True,
-                env=self.settings.env_for(job.agent),  # the agent's settings: environment, never argv
+                env=env,
             )
-        pidfd = open_pidfd(proc.pid)
-        if pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
+        proc_pidfd = open_pidfd(proc.pid)
+        if proc_pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
             proc.kill()
             proc.wait()
             raise OSError("pidfd_open is not available on this kernel")
-        run = LiveRun(job, proc.pid, proc, pidfd, log_path)
+        self._started(LiveRun(job, proc.pid, proc, proc_pidfd, log_path))
+
+    def _started(self, run: LiveRun) -> None:
+        job = run.job
         self._add_live(run)
         self.arm(run, job.timeout_s)
         self._metrics.runs_started.inc()
-        self._record(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
-        log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=proc.pid)
+        self._record(RunStarted(job.execution_id, run.pid, start_ticks(run.pid) or 0, utc_now_iso()))
+        log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=run.pid,
+                 forked=run.proc is None)
 
     def adopt(self, job: Job, pid: int, pidfd: int, remaining_s: float) -> None:
         """Watch a runner found alive after a restart as if we had spawned it."""
@@ -280,8 +301,15 @@ class Launcher:
     def _on_pidfd_readable(self, run: LiveRun) -> None:
         self._release_pidfd(run)
         run.exited = True
+        if run.proc is None and self._forkserver is not None and self._forkserver.owns(run.pid):
+            self._track(self._on_forked_exit(run))  # its parent, the fork server, reports the code
+            return
         returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
         self._track(self._on_exit(run, returncode))
+
+    async def _on_forked_exit(self, run: LiveRun) -> None:
+        assert self._forkserver is not None
+        await self._on_exit(run, await self._forkserver.returncode(run.pid))
 
     def _release_pidfd(self, run: LiveRun) -> None:
         if run.pidfd >= 0:
@@ -346,5 +374,7 @@ class Launcher:
                 run.proc.returncode = -1
         self._live.clear()
         self._live_llm.clear()
+        if self._forkserver is not None:
+            await self._forkserver.close()  # it exits; the runs it forked keep running
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
