@@ -90,11 +90,12 @@ def _validate(req: Any) -> tuple[str, list[str], dict[str, str], str, str]:
     return rid, argv, env, cwd, log
 
 
-def _child(argv: list[str], env: dict[str, str], cwd: str, log_fd: int) -> NoReturn:
+def _child(argv: list[str], env: dict[str, str], cwd: str, log_fd: int, started_w: int) -> NoReturn:
     """In the forked child: become a fresh runner process, run the CLI, never return."""
     code = 1
     try:
         os.setsid()
+        os.close(started_w)  # the server replies only now: the daemon may signal our group at once
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as any Python process starts
@@ -104,6 +105,8 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, log_fd: int) -> NoRet
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.closerange(3, 1 << 20)  # the daemon's socket and the wakeup pipe too (close_range(2) on Linux)
+        with open("/proc/self/comm", "w") as comm:  # `ps -o comm`/top name it; its argv stays the server's
+            comm.write("reev-runner")
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)  # putenv too: the C environment is the request's, nothing else
@@ -153,18 +156,24 @@ class Server:
             self.send({"id": rid if isinstance(rid, str) else None, "error": f"{type(exc).__name__}: {exc}"})
             return
         pid = -1
+        started_r, started_w = os.pipe()
         try:
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()  # nothing buffered here may be written twice by the child
             pid = os.fork()
             if pid == 0:
-                _child(argv, env, cwd, log_fd)
+                os.close(started_r)
+                _child(argv, env, cwd, log_fd, started_w)
         except OSError as exc:
             self.send({"id": rid, "error": f"fork failed: {exc}"})
             return
         finally:
             if pid != 0:
                 os.close(log_fd)
+                os.close(started_w)
+                if pid > 0:
+                    os.read(started_r, 1)  # EOF once the child has its own session (or died)
+                os.close(started_r)
         self.children.add(pid)
         pidfd = os.pidfd_open(pid)  # not reaped before reap() runs, so this is our child
         try:
