@@ -34,6 +34,7 @@ import socket
 import stat
 import sys
 import threading
+import traceback
 from typing import Any, NoReturn
 
 import orjson
@@ -121,6 +122,7 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, log_fd: int, started_
     except BaseException as exc:  # noqa: BLE001 - anything else still ends this process, never the server's loop
         try:
             sys.stderr.write(f"reev-runner: fork server child failed: {exc!r}\n")
+            traceback.print_exc()  # what a fresh process would print for an uncaught exception
         except Exception:  # noqa: BLE001
             pass
     finally:
