@@ -42,7 +42,7 @@ from reevd.metrics import Metrics
 from reevd.models import Status, utc_now_iso
 from reevd.runs.forkserver_client import ForkServer, ForkServerUnavailable
 from reevd.runs.jobs import Job, LiveRun
-from reevd.runs.process import describe_exit, open_pidfd, signal_group, start_ticks
+from reevd.runs.process import describe_exit, open_pidfd, pidfd_exited, signal_group, start_ticks
 from reevd.runs.run_log import bound_log, log_tail
 from reevd.store import Store
 from reevd.store.writes import RunEnded, RunQueued, RunStarted, WriteOp
@@ -265,14 +265,21 @@ class Launcher:
             run.deadline_timer.cancel()
         # Signal first (nothing may stop the kill), then record the verdict. The verdict only
         # applies to an active row, so a session that landed first still wins.
-        signal_group(run.pid, signal.SIGTERM)
+        self._signal(run, signal.SIGTERM)
         run.kill_timer = asyncio.get_running_loop().call_later(self._config.stop_grace_s, self._kill_if_alive, run)
         log.info("run_terminating", execution_id=run.job.execution_id, status=status.value)
         await self._store.writer.write(RunEnded(run.job.execution_id, status.value, message, None, utc_now_iso()))
 
     def _kill_if_alive(self, run: LiveRun) -> None:
-        if not run.exited:  # after the exit the group id may belong to someone else
-            signal_group(run.pid, signal.SIGKILL)
+        self._signal(run, signal.SIGKILL)
+
+    def _signal(self, run: LiveRun, sig: signal.Signals) -> None:
+        """Signal a run's group unless it has exited: after the exit the group id may belong to
+        someone else. A run we did not spawn (forked by the fork server, or adopted) is reaped by
+        another process, possibly before our pidfd callback ran: its pidfd tells us first."""
+        if run.exited or (run.proc is None and pidfd_exited(run.pidfd)):
+            return
+        signal_group(run.pid, sig)
 
     # --- background work, always awaited by someone ---------------------------------------
 
@@ -366,7 +373,7 @@ class Launcher:
                     timer.cancel()
             if run.outcome is not None and not run.exited:
                 # Declared Stopped/Timeout: no restarted daemon would re-attach to it, so finish it now.
-                signal_group(run.pid, signal.SIGKILL)
+                self._signal(run, signal.SIGKILL)
             self._release_pidfd(run)
             if run.proc is not None:
                 # Disown: the run deliberately outlives the daemon; without this Popen would warn

@@ -136,3 +136,22 @@ def test_daemon_stop_leaves_forked_runs_running_and_the_server_exits(tmp_path: P
         eventually(session.exists, 30, "the run's session file")
     assert json.loads(session.read_text())["final_result"]["score"] == 1.0
     assert eventually(lambda: not _alive(pid), 10, "the run to end")
+
+
+def test_stop_and_timeout_end_a_forked_run_and_its_group(tmp_path: Path, daemon_factory: Any) -> None:
+    """A forked run stopped through the API ends Stopped, one past its timeout ends Timeout; both processes are gone."""
+    with FakeOpenAI(by_turn(_slow(30)), key=KEY) as fake:
+        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
+        stopped = _start(d)
+        status, timed = d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT, "timeout_s": 2})
+        assert status == 200, timed
+        pids = [d.runner_pid(stopped), d.runner_pid(timed["execution_id"])]
+        eventually(lambda: len(fake.requests) >= 2, 20, "both runs calling the model")
+        status, _body = d.post(f"/benchmarks/001-sol-transfer/stop/{stopped}")
+        assert status == 200
+        rows = [d.wait_status(stopped, {"Stopped", "Failed", "Completed"}, timeout=20),
+                d.wait_status(timed["execution_id"], {"Timeout", "Failed", "Completed"}, timeout=20)]
+        assert [r["status"] for r in rows] == ["Stopped", "Timeout"], rows
+        for pid in pids:
+            eventually(lambda pid=pid: not _alive(pid), 10, f"runner {pid} gone")
