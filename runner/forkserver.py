@@ -96,18 +96,18 @@ def _child(argv: list[str], env: dict[str, str], cwd: str, log_fd: int, started_
     code = 1
     try:
         os.setsid()
-        os.close(started_w)  # the server replies only now: the daemon may signal our group at once
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as any Python process starts
         signal.set_wakeup_fd(-1)
+        with open("/proc/self/comm", "w") as comm:  # `ps -o comm`/top name it; its argv stays the server's
+            comm.write("reev-runner")
+        os.close(started_w)  # the server replies only now: the daemon may signal our group at once
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.closerange(3, 1 << 20)  # the daemon's socket and the wakeup pipe too (close_range(2) on Linux)
-        with open("/proc/self/comm", "w") as comm:  # `ps -o comm`/top name it; its argv stays the server's
-            comm.write("reev-runner")
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)  # putenv too: the C environment is the request's, nothing else
