@@ -164,9 +164,11 @@ class ForkServer:
         if self._start_timer is not None:
             self._start_timer.cancel()
         self._drop_socket()
+        if self._state == "starting" and self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()  # still importing, so it would see the closed socket only then; it has no children
         if self._pidfd >= 0 and self._exited is not None:
             try:
-                await asyncio.wait_for(self._exited.wait(), 3.0)
+                await asyncio.wait_for(self._exited.wait(), 2.0)
             except asyncio.TimeoutError:
                 if self._proc is not None:
                     self._proc.kill()  # runs are in their own sessions: this kills only the server
