@@ -93,7 +93,8 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
-                [self._python, "-m", "runner.forkserver", "--fd", str(theirs.fileno())],
+                # -P: not the cwd (the daemon's root, user data) on sys.path: only the installed runner is imported.
+                [self._python, "-P", "-m", "runner.forkserver", "--fd", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), cwd=self._cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 start_new_session=True,  # a terminal's signals or the daemon's group are not its business
             )

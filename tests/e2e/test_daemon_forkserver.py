@@ -63,8 +63,12 @@ def _start(d: Daemon, agent: str = AGENT) -> str:
 
 def test_runs_fork_from_the_server_with_the_key_in_env_only(tmp_path: Path, daemon_factory: Any) -> None:
     """Deterministic and LLM runs are children of the fork server, score 1.0, and the key is in the child's environment, not its argv."""
+    root = _root(tmp_path)
+    trap = root / "runner"  # the server runs in the daemon's root: a package there must not shadow the installed runner
+    trap.mkdir()
+    (trap / "__init__.py").write_text("raise SystemExit('runner imported from the daemon root')\n")
     with FakeOpenAI(by_turn(_slow(1.5)), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=root, env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         server = eventually(lambda: _server_pids(d), 30, "fork server ready")[0]
         det = _start(d, "deterministic")
@@ -155,3 +159,26 @@ def test_stop_and_timeout_end_a_forked_run_and_its_group(tmp_path: Path, daemon_
         assert [r["status"] for r in rows] == ["Stopped", "Timeout"], rows
         for pid in pids:
             eventually(lambda pid=pid: not _alive(pid), 10, f"runner {pid} gone")
+
+
+def test_a_fork_server_that_keeps_dying_gives_way_to_fresh_processes(tmp_path: Path, daemon_factory: Any) -> None:
+    """Killed at every start, the fork server is given up after its restart budget (logged) and runs start as fresh processes."""
+    d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+    killed: set[int] = set()
+
+    def kill_new_servers() -> bool:
+        for event in d.events("forkserver_starting"):
+            if event["pid"] not in killed:
+                killed.add(event["pid"])
+                try:
+                    os.kill(event["pid"], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        return bool(d.events("forkserver_unavailable"))
+
+    eventually(kill_new_servers, 60, "the fork server given up")
+    assert len(killed) == 4 and not d.events("forkserver_ready")
+    execution_id = _start(d, "deterministic")
+    row = d.wait_status(execution_id, {"Completed", "Failed"}, timeout=30)
+    assert (row["status"], row["score"]) == ("Completed", 1.0), row
+    assert [e["forked"] for e in d.events("run_started")] == [False]
