@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from tests.helpers import Daemon  # noqa: E402  (a real `python -m reevd serve` subprocess)
 
-__all__ = ["ROOT", "Daemon", "Client", "Part", "run_parts", "pct", "Table", "ProcSampler", "cpu_seconds", "db_ro", "overflow_rescans", "stop"]
+__all__ = ["ROOT", "Daemon", "Client", "Part", "run_parts", "pct", "Table", "ProcSampler", "cpu_seconds", "wait_fork_server", "db_ro", "overflow_rescans", "stop"]
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -150,6 +150,14 @@ class Table:
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def wait_fork_server(d: Daemon, timeout: float = 60) -> bool:
+    """Wait until the daemon's runner fork server is ready (False when it runs without one:
+    REEVD_FORK_SERVER=0 or an explicit --runner-cmd), so start-up is not counted in a figure."""
+    if os.environ.get("REEVD_FORK_SERVER") == "0" or "--runner-cmd" in d.extra_args:
+        return False
+    return wait_for(lambda: d.events("forkserver_ready"), timeout=timeout, interval=0.05) is not None
 
 
 def wait_for(check: Any, timeout: float, interval: float = 0.01) -> float | None:

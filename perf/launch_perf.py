@@ -8,7 +8,10 @@
 (c) daemon CPU while runs are in flight but idle (a stub runner that only sleeps): utime+stime
     of the daemon from /proc/<pid>/stat over a window, in CPU seconds per second: ~0.
 
-Usage: .venv/bin/python perf/launch_perf.py [--quick] [--only a,b,c,d]
+Runs fork from the runner fork server when the daemon uses its default runner (the figures
+wait for it to be ready); REEVD_FORK_SERVER=0 in the environment measures fresh processes.
+
+Usage: [REEVD_FORK_SERVER=0] .venv/bin/python perf/launch_perf.py [--quick] [--only a,b,c,d]
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Client, Daemon, Part, Table, run_parts, cpu_seconds, db_ro, median, pct, stop, wait_for  # noqa: E402
+from _common import ROOT, Client, Daemon, Part, Table, run_parts, cpu_seconds, db_ro, median, pct, stop, wait_for, wait_fork_server  # noqa: E402
 
 from tests.helpers import write_stub_runner  # noqa: E402
 
@@ -85,6 +88,7 @@ def part_a(tmp: Path, n: int, table: Table) -> None:
 
 def run_burst(tmp: Path, name: str, n: int) -> tuple[float, int, int]:
     d = Daemon(root=make_root(tmp, name)).start()
+    wait_fork_server(d)
     client = Client(d.port)
     try:
         db = db_ro(d.root)

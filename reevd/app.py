@@ -114,6 +114,7 @@ async def _launcher_ctx(app: web.Application) -> AsyncIterator[None]:
     launcher = Launcher(config, app[keys.STORE], app[keys.INGESTOR], app[keys.METRICS], settings)
     app[keys.LAUNCHER] = launcher
     app[keys.WATCHER].watch(config.run_logs_dir, launcher.on_run_log_event)  # logs stay bounded while runs run
+    launcher.start()  # the fork server imports while recovery runs; queued runs wait for it
     await recover(launcher, config, app[keys.STORE], app[keys.INGESTOR])
     live = app[keys.METRICS].live
     live.in_flight = lambda: launcher.in_flight

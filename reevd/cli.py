@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--llm-per-provider", type=int, default=None, help="LLM runs calling one provider URL at once (env REEVD_LLM_PER_PROVIDER, default 8)")
     serve.add_argument("--default-timeout", type=float, default=None, help="seconds before a run is timed out (env REEVD_DEFAULT_TIMEOUT_S)")
     serve.add_argument("--runner-cmd", default=os.environ.get("REEVD_RUNNER_CMD"), help="runner command, split like argv, never run by a shell (env REEVD_RUNNER_CMD)")
+    serve.add_argument("--no-fork-server", action="store_true", default=None,
+                       help="start each run as a fresh process instead of forking it from a preloaded runner (env REEVD_FORK_SERVER=0); an explicit --runner-cmd never uses the fork server")
     serve.add_argument("--run-log-max-bytes", type=int, default=None, help="bound of each run's stdout/stderr log under logs/runs (env REEVD_RUN_LOG_MAX_BYTES)")
     serve.add_argument("--max-connections", type=int, default=None, help="open HTTP connections at once; more get a 503 (env REEVD_MAX_CONNECTIONS; default from the descriptor limit)")
     serve.add_argument("--max-streams", type=int, default=None, help="open SSE streams at once; more get a 503 (env REEVD_MAX_STREAMS, default 500)")
@@ -94,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         args.port = _setting(args, "port", "REEVD_PORT", int, 3001)
         args.max_concurrency = _setting(args, "max_concurrency", "REEVD_MAX_CONCURRENCY", int, os.cpu_count() or 2)
+        args.no_fork_server = bool(args.no_fork_server) or os.environ.get("REEVD_FORK_SERVER", "1") == "0"
         args.llm_concurrency = _setting(args, "llm_concurrency", "REEVD_LLM_CONCURRENCY", int, 16)
         args.llm_per_provider = _setting(args, "llm_per_provider", "REEVD_LLM_PER_PROVIDER", int, 8)
         args.default_timeout = _setting(args, "default_timeout", "REEVD_DEFAULT_TIMEOUT_S", float, 300.0)
@@ -139,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_streams=int(args.max_streams),
         stream_send_timeout_s=float(args.stream_send_timeout),
         head_timeout_s=float(args.head_timeout),
+        fork_server=not args.runner_cmd and not args.no_fork_server,
     )
     if args.max_connections < 0 or args.max_streams < 1 or not args.stream_send_timeout > 0 or not args.head_timeout > 0:
         print("reevd: --max-connections must be >= 0, --max-streams >= 1, --stream-send-timeout and --head-timeout > 0",

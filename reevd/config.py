@@ -37,6 +37,7 @@ class Config:
     idle_timeout_s: float = 75.0  # an idle keep-alive connection is closed after this
     max_streams: int = 500  # open SSE streams; more get a 503
     stream_send_timeout_s: float = 30.0  # a stream client that takes no data this long is dropped
+    fork_server: bool = False  # fork runs from runner/forkserver.py (the CLI turns it on for the default runner)
 
     @property
     def sessions_dir(self) -> Path:

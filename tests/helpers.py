@@ -131,6 +131,23 @@ class Daemon:
         except AssertionError as exc:  # say what the daemon saw, for a failure far from here (CI)
             raise AssertionError(f"{exc}\nrow: {self.execution(execution_id)}\ndaemon log tail:\n{self.log_tail()}") from None
 
+    def events(self, event: str) -> list[dict[str, Any]]:
+        """The daemon's JSON log records named `event`, in order."""
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("event") == event:
+                out.append(record)
+        return out
+
+    def runner_pid(self, execution_id: str, timeout: float = 10) -> int:
+        """The runner's pid as the daemon logged it (a forked runner's argv is its fork server's)."""
+        return eventually(lambda: next((e["pid"] for e in self.events("run_started") if e.get("execution_id") == execution_id), None),
+                          timeout, f"run_started for {execution_id}")
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -40,8 +40,9 @@ from reevd.errors import RequestError
 from reevd.ingest import Ingestor
 from reevd.metrics import Metrics
 from reevd.models import Status, utc_now_iso
+from reevd.runs.forkserver_client import ForkServer, ForkServerUnavailable
 from reevd.runs.jobs import Job, LiveRun
-from reevd.runs.process import describe_exit, open_pidfd, signal_group, start_ticks
+from reevd.runs.process import describe_exit, open_pidfd, pidfd_exited, signal_group, start_ticks
 from reevd.runs.run_log import bound_log, log_tail, open_run_log
 from reevd.store import Store
 from reevd.store.writes import RunEnded, RunQueued, RunStarted, WriteOp
@@ -63,7 +64,14 @@ class Launcher:
         self._live_llm: dict[str, int] = {}  # provider URL -> live runs
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        # Runs of the default runner fork from a preloaded server (no per-run imports); see forkserver_client.py.
+        self._forkserver = ForkServer(config.root, self.pump) if config.fork_server else None
         config.run_logs_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        """Start the fork server, if used; queued runs wait for it (or for its failure: then Popen)."""
+        if self._forkserver is not None:
+            self._forkserver.start()
 
     @property
     def in_flight(self) -> int:
@@ -160,8 +168,8 @@ class Launcher:
         once, while its session is still being committed (perf/limits_perf.py item 5: two commit
         round trips per run otherwise stood between one runner's exit and the next start).
         """
-        if self._closing:
-            return
+        if self._closing or (self._forkserver is not None and self._forkserver.starting):
+            return  # the fork server's ready (or failed) event pumps again
         while self._queue and self._cpu_processes() < self._config.max_concurrency:
             self._start(self._queue.popleft())
         # LLM runs: round-robin over providers with work and a free slot, FIFO within each.
@@ -195,6 +203,15 @@ class Launcher:
 
     def _spawn(self, job: Job) -> None:
         log_path = self.log_path(job.execution_id)
+        env = self.settings.env_for(job.agent)  # the agent's settings: environment, never argv
+        if self._forkserver is not None:
+            try:
+                pid, pidfd = self._forkserver.spawn(self._command(job), env, self._config.root, log_path)
+            except ForkServerUnavailable as exc:  # nothing started: a fresh process instead
+                log.warning("forkserver_fallback", execution_id=job.execution_id, reason=str(exc))
+            else:
+                self._started(LiveRun(job, pid, None, pidfd, log_path))
+                return
         log_fd = open_run_log(log_path)  # refuses a planted symlink (OSError: the run fails, named)
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
@@ -205,21 +222,25 @@ class Launcher:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own session and process group: survives the daemon, killable as a group
                 close_fds=True,
-                env=self.settings.env_for(job.agent),  # the agent's settings: environment, never argv
+                env=env,
             )
         finally:
             os.close(log_fd)
-        pidfd = open_pidfd(proc.pid)
-        if pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
+        proc_pidfd = open_pidfd(proc.pid)
+        if proc_pidfd is None:  # pidfd_open needs Linux 5.3; without it we cannot learn exits without polling
             proc.kill()
             proc.wait()
             raise OSError("pidfd_open is not available on this kernel")
-        run = LiveRun(job, proc.pid, proc, pidfd, log_path)
+        self._started(LiveRun(job, proc.pid, proc, proc_pidfd, log_path))
+
+    def _started(self, run: LiveRun) -> None:
+        job = run.job
         self._add_live(run)
         self.arm(run, job.timeout_s)
         self._metrics.runs_started.inc()
-        self._record(RunStarted(job.execution_id, proc.pid, start_ticks(proc.pid) or 0, utc_now_iso()))
-        log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=proc.pid)
+        self._record(RunStarted(job.execution_id, run.pid, start_ticks(run.pid) or 0, utc_now_iso()))
+        log.info("run_started", execution_id=job.execution_id, benchmark_id=job.benchmark_id, agent=job.agent, pid=run.pid,
+                 forked=run.proc is None)
 
     def adopt(self, job: Job, pid: int, pidfd: int, remaining_s: float) -> None:
         """Watch a runner found alive after a restart as if we had spawned it."""
@@ -259,14 +280,21 @@ class Launcher:
             run.deadline_timer.cancel()
         # Signal first (nothing may stop the kill), then record the verdict. The verdict only
         # applies to an active row, so a session that landed first still wins.
-        signal_group(run.pid, signal.SIGTERM)
+        self._signal(run, signal.SIGTERM)
         run.kill_timer = asyncio.get_running_loop().call_later(self._config.stop_grace_s, self._kill_if_alive, run)
         log.info("run_terminating", execution_id=run.job.execution_id, status=status.value)
         await self._store.writer.write(RunEnded(run.job.execution_id, status.value, message, None, utc_now_iso()))
 
     def _kill_if_alive(self, run: LiveRun) -> None:
-        if not run.exited:  # after the exit the group id may belong to someone else
-            signal_group(run.pid, signal.SIGKILL)
+        self._signal(run, signal.SIGKILL)
+
+    def _signal(self, run: LiveRun, sig: signal.Signals) -> None:
+        """Signal a run's group unless it has exited: after the exit the group id may belong to
+        someone else. A run we did not spawn (forked by the fork server, or adopted) is reaped by
+        another process, possibly before our pidfd callback ran: its pidfd tells us first."""
+        if run.exited or (run.proc is None and pidfd_exited(run.pidfd)):
+            return
+        signal_group(run.pid, sig)
 
     # --- background work, always awaited by someone ---------------------------------------
 
@@ -295,9 +323,16 @@ class Launcher:
     def _on_pidfd_readable(self, run: LiveRun) -> None:
         self._release_pidfd(run)
         run.exited = True
+        if run.proc is None and self._forkserver is not None and self._forkserver.owns(run.pid):
+            self._track(self._on_forked_exit(run))  # its parent, the fork server, reports the code
+            return
         returncode = run.proc.wait() if run.proc is not None else None  # already exited: reaps at once
         self._track(self._on_exit(run, returncode))
         self.pump()
+
+    async def _on_forked_exit(self, run: LiveRun) -> None:
+        assert self._forkserver is not None
+        await self._on_exit(run, await self._forkserver.returncode(run.pid))
 
     def _release_pidfd(self, run: LiveRun) -> None:
         if run.pidfd >= 0:
@@ -354,7 +389,7 @@ class Launcher:
                     timer.cancel()
             if run.outcome is not None and not run.exited:
                 # Declared Stopped/Timeout: no restarted daemon would re-attach to it, so finish it now.
-                signal_group(run.pid, signal.SIGKILL)
+                self._signal(run, signal.SIGKILL)
             self._release_pidfd(run)
             if run.proc is not None:
                 # Disown: the run deliberately outlives the daemon; without this Popen would warn
@@ -362,5 +397,7 @@ class Launcher:
                 run.proc.returncode = -1
         self._live.clear()
         self._live_llm.clear()
+        if self._forkserver is not None:
+            await self._forkserver.close()  # it exits; the runs it forked keep running
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

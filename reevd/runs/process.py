@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 
 
@@ -43,6 +44,15 @@ def open_pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except (OSError, AttributeError):
         return None
+
+
+def pidfd_exited(pidfd: int) -> bool:
+    """Has the process behind this pidfd exited? (readable = gone; asked once, never in a loop)"""
+    if pidfd < 0:
+        return False
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> bool:

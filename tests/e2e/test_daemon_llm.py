@@ -39,19 +39,6 @@ def _slow_first_turn() -> list[Turn]:
     return [Turn(calls=first.calls, delay_s=1.5), last]
 
 
-def _runner_processes(execution_id: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if execution_id.encode() in cmdline:
-                pids.append(int(entry))
-    return pids
-
-
 def _files_text(root: Path) -> dict[Path, str]:
     return {p: p.read_text(errors="replace") for p in (root / "logs").rglob("*") if p.is_file()} | {
         root / "daemon.log": (root / "daemon.log").read_text(errors="replace")}
@@ -61,7 +48,8 @@ def test_saved_settings_run_an_llm_agent_end_to_end(tmp_path: Path, daemon_facto
     """Save the fake server's URL and key, run 001: Completed, score 1, tokens and cost visible; key only in the runner's environment."""
     responses: list[Any] = []
     with FakeOpenAI(by_turn(_slow_first_turn()), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        # A fresh process (no fork server): its /proc/<pid>/environ is the environment it was given.
+        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env() | {"REEVD_FORK_SERVER": "0"}).start()
         status, before = d.get("/agents?detail=true")
         assert status == 200 and {a["name"]: a for a in before["agents"]}["gpt-4o-mini"]["missing"] == "OPENAI_API_KEY"
         status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT})
@@ -79,7 +67,7 @@ def test_saved_settings_run_an_llm_agent_end_to_end(tmp_path: Path, daemon_facto
         status, started = d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT})
         assert status == 200, started
         execution_id = started["execution_id"]
-        pids = eventually(lambda: _runner_processes(execution_id), 10, "the runner process")
+        pids = [d.runner_pid(execution_id)]
         for pid in pids:
             assert KEY.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
         assert any(f"OPENAI_API_KEY={KEY}".encode() in Path(f"/proc/{pid}/environ").read_bytes() for pid in pids)
