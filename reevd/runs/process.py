@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import select
 import signal
 
@@ -78,17 +79,40 @@ def describe_exit(returncode: int | None) -> str:
     return f"runner exited with code {returncode}"
 
 
-def find_runner(execution_id: str) -> tuple[int, int] | None:
-    """(pid, start ticks) of a live process whose argv says `--execution-id=<execution_id>`.
+def find_runner(execution_id: str, log_path: Path | None = None) -> tuple[int, int] | None:
+    """(pid, start ticks) of a live runner of `execution_id`: a process whose argv says
+    `--execution-id=<execution_id>`, or whose stdout is the run's log (a run forked by the fork
+    server keeps the server's argv in /proc, but its stdout is always `logs/runs/<id>.log`).
 
     Read once per recovered run at startup (never in a loop): it finds a runner the daemon
     spawned but died before recording, so that run is re-attached instead of guessed at.
     """
     wanted = f"--execution-id={execution_id}".encode()
+    log_target = os.path.realpath(log_path) if log_path is not None else None
     try:
         entries = os.listdir("/proc")
     except OSError:
         return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        match = wanted in argv
+        if not match and log_target is not None:
+            try:
+                match = os.readlink(f"/proc/{entry}/fd/1") == log_target
+            except OSError:
+                match = False
+        if match:
+            pid = int(entry)
+            ticks = start_ticks(pid)
+            if ticks is not None and not _is_zombie(pid):
+                return pid, ticks
+    return None
     for entry in entries:
         if not entry.isdigit():
             continue

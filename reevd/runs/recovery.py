@@ -71,7 +71,7 @@ async def _recover_one(launcher: Launcher, config: Config, store: Store, ingesto
             await store.writer.write(RunEnded(execution_id, Status.FAILED.value, None, None, utc_now_iso()))
             log.info("run_recovered_from_session", execution_id=execution_id)
             return  # the session file's result stands (RunEnded applies only to a row still active)
-        found = find_runner(execution_id)
+        found = find_runner(execution_id, launcher.log_path(execution_id))
         if found is not None:
             pid, ticks = found
             await store.writer.write(RunStarted(execution_id, pid, ticks, utc_now_iso()))

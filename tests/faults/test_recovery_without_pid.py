@@ -31,15 +31,21 @@ def _spawned_but_unrecorded(root: Path, execution_id: str) -> None:
 
 
 def test_unrecorded_spawn_is_recovered_from_the_facts(daemon_factory, tmp_path: Path) -> None:
-    """Session present -> its result; runner alive -> re-attached; nothing -> started again and Completed."""
+    """Session present -> its result; runner alive (spawned, or forked with its log as stdout) -> re-attached;
+    nothing -> started again and Completed."""
     root = make_root(tmp_path)
-    d = daemon_factory(root).start()
+    # Two re-attached runners hold CPU slots until killed: leave one for the run started again.
+    d = daemon_factory(root, extra_args=["--max-concurrency", "3"]).start()
     d.stop()
-    for eid in ("had-session", "still-running", "never-ran"):
+    for eid in ("had-session", "still-running", "still-forked", "never-ran"):
         _spawned_but_unrecorded(root, eid)
     (root / "logs" / "sessions" / "session_had-session.json").write_bytes(session_bytes("had-session", score=0.9))
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--execution-id=still-running"],
                              start_new_session=True)
+    # A forked runner's argv is the fork server's; what names its run is its stdout, the run log.
+    with open(root / "logs" / "runs" / "still-forked.log", "ab") as log_file:
+        forked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdout=log_file,
+                                  start_new_session=True)
     try:
         d.start()
         row = d.wait_status("had-session", {"Completed", "Failed"})
@@ -48,9 +54,12 @@ def test_unrecorded_spawn_is_recovered_from_the_facts(daemon_factory, tmp_path: 
         assert row["status"] == "Completed", row
         eventually(lambda: "run_reattached" in d.log_path.read_text(), 10, "the live runner re-attached")
         assert d.execution("still-running")["status"] == "Running"
+        eventually(lambda: d.log_path.read_text().count("run_reattached") >= 2, 10, "the forked runner re-attached")
+        assert d.execution("still-forked")["status"] == "Running"
         alive.kill()
         row = d.wait_status("still-running", {"Failed"}, timeout=15)
         assert "fate is unknown" not in (row["error_message"] or "")
     finally:
-        alive.kill()
-        alive.wait()
+        for proc in (alive, forked):
+            proc.kill()
+            proc.wait()
