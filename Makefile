@@ -32,7 +32,10 @@ perf: $(STAMP)
 	$(PY) perf/ingest_perf.py --quick
 	$(PY) perf/launch_perf.py --quick
 	$(PY) perf/runner_perf.py --quick
-	$(PY) perf/shutdown_with_streams.py 50 3
+	$(PY) perf/shutdown_with_streams.py 50 3 25
+	$(PY) perf/llm_perf.py --quick
+	$(PY) perf/fork_perf.py --quick
+	$(PY) perf/dashboard_perf.py --quick
 
 # The fault suite's long versions (short ones run in `make test`, tests/faults/).
 chaos: $(STAMP)
