@@ -142,7 +142,10 @@ class Ingestor:
                     continue
                 count += 1
                 known = self._files.get(name)
-                if known is not None and name not in self._tasks:
+                # A tailed file's chunks each record the size seen at open: one committed before a
+                # kill -9 looks unchanged while lines past its offset were never stored.
+                fully_read = known is not None and (known.kind == "session" or known.offset >= known.size)
+                if known is not None and fully_read and name not in self._tasks:
                     try:
                         if unchanged(known, entry.stat(follow_symlinks=False)):
                             continue

@@ -90,3 +90,36 @@ async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, mon
     finally:
         await ingestor.close()
         await store.close()
+
+
+async def test_a_restart_after_a_partly_committed_tail_ingests_the_rest(tmp_path: Path) -> None:
+    """A daemon killed between two chunks of one OTEL file: the rescan after restart reads the rest, not skips it."""
+    from reevd.ingest.otel import TailCounts, otel_chunks
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    line = (FIXTURES / "sessions" / "enhanced_otel_fixture-001-sol-transfer.jsonl").read_bytes().splitlines()[0]
+    lines = 4000  # ~2.5 MB: more than one 1 MiB chunk
+    name = "enhanced_otel_p-1.jsonl"
+    (sessions / name).write_bytes((line + b"\n") * lines)
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        fd = os.open(sessions / name, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            first = next(otel_chunks(name, "p-1", fd, st, None, 1 << 20, (1 << 20) + 1, TailCounts()))
+        finally:
+            os.close(fd)
+        assert first.file.offset < st.st_size
+        await store.writer.write(first)  # what the killed daemon had committed: the first chunk only
+        ingestor = Ingestor(sessions, store, Metrics())
+        try:
+            await ingestor.load()
+            ingestor.scan()
+            await ingestor.wait_idle()
+        finally:
+            await ingestor.close()
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'p-1'")
+        assert rows[0]["n"] == lines
+    finally:
+        await store.close()
