@@ -53,9 +53,8 @@ class Hub:
     def publish_ops(self, ops: Sequence[WriteOp], _seconds: float = 0.0) -> None:
         seen: dict[str, bool] = {}
         for op in ops:
-            if not op.execution_id:  # catalog writes belong to no execution
-                continue
-            seen[op.execution_id] = seen.get(op.execution_id, False) or isinstance(op, OtelChunk)
+            for execution_id in op.execution_ids():  # none for catalog writes
+                seen[execution_id] = seen.get(execution_id, False) or isinstance(op, OtelChunk)
         for execution_id, has_events in seen.items():
             self.publish(Notice(execution_id, has_events))
 
