@@ -47,3 +47,28 @@ def test_eval_killed_while_created_owes_every_run_it_promises(daemon_factory, tm
     poster.join(60)
     rows = _eval_rows(db)
     assert rows and all(promised == existing for _id, promised, existing in rows), rows
+
+
+def test_eval_runs_start_exactly_once_across_a_kill_and_restart(daemon_factory, tmp_path: Path) -> None:
+    """kill -9 while an eval's runs are under way: after a restart the eval completes and each run started once."""
+    from collections import Counter
+
+    from tests.e2e.test_daemon_launch import stub_daemon
+
+    d = stub_daemon(daemon_factory, tmp_path, "finish", "--max-concurrency", "1").start()
+    status, started = d.post("/evals", {"agents": ["deterministic"], "benchmarks": ["001-sol-transfer", "002-spl-transfer"],
+                                        "epochs": 10})
+    assert status == 202, started
+    starts = d.root / "intervals.log"
+    eventually(lambda: starts.exists() and starts.read_text().count("start ") >= 3, 30, "three runs started")
+    d.kill9()
+    d.start()
+
+    def completed() -> dict | None:
+        code, body = d.get(f"/evals/{started['eval_id']}")
+        return body if code == 200 and body["status"] == "completed" else None
+
+    final = eventually(completed, 60, "the eval completed after the restart")
+    assert final["finished"] == 20
+    counts = Counter(line.split()[2] for line in starts.read_text().splitlines() if line.startswith("start "))
+    assert set(counts) == set(started["execution_ids"]) and set(counts.values()) == {1}, counts
