@@ -123,3 +123,22 @@ async def test_a_restart_after_a_partly_committed_tail_ingests_the_rest(tmp_path
         assert rows[0]["n"] == lines
     finally:
         await store.close()
+
+
+async def test_a_run_is_terminal_only_after_its_llm_calls_are_stored(tmp_path: Path) -> None:
+    """Session and llm_<id>.jsonl land together: once the session is committed, every model call is already stored."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "llm_fixture-001-sol-transfer.jsonl").write_text("".join(f'{{"turn": {t}}}\n' for t in range(3)))
+    atomic_drop(sessions, "session_fixture-001-sol-transfer.json", SESSION)
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        assert await ingestor.ingest_session_now("fixture-001-sol-transfer")  # the session's event came first
+        assert (await store.reader.execution("fixture-001-sol-transfer"))["status"] == "Completed"
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM llm_calls WHERE execution_id = 'fixture-001-sol-transfer'")
+        assert rows[0]["n"] == 3
+        await ingestor.wait_idle()
+    finally:
+        await ingestor.close()
+        await store.close()
