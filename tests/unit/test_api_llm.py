@@ -123,3 +123,29 @@ async def test_llm_calls_are_served_in_pages_bounded_in_bytes(make_client: Make,
             break
     assert turns == [1, 2, 3, 4, 5] and pages == 3
     await checked(client, "GET", "/api/v1/executions/llm-1/llm?after=x", "/executions/{execution_id}/llm", status=400)
+
+
+async def test_event_feed_loses_no_run_of_a_burst_larger_than_its_queue(make_client: Make) -> None:
+    """1,100 runs queued in one commit (an eval): the global feed sends a frame for every one, none dropped."""
+    import asyncio
+
+    from reevd.store.evals import EvalCreated, EvalQueued
+    from reevd.store.writes import RunQueued
+
+    client = await make_client()
+    resp = await client.get("/api/v1/stream")
+    assert (await resp.content.readline()).startswith(b": connected")
+    ids = [f"burst-{i}" for i in range(1100)]  # more than the hub's queue of 1024 notices
+    runs = tuple(RunQueued(i, "001-sol-transfer", "deterministic", 60.0, "{}", "2026-11-21T00:00:00.000Z") for i in ids)
+    await app_of(client)[keys.STORE].writer.write(
+        EvalQueued(EvalCreated("burst", "2026-11-21T00:00:00.000Z", "[]", "[]", 1, len(ids)), runs))
+    seen: set[str] = set()
+
+    async def read_frames() -> None:
+        while not seen >= set(ids):
+            line = await resp.content.readline()
+            if line.startswith(b"data: "):
+                seen.add(json.loads(line[6:])["execution_id"])
+
+    await asyncio.wait_for(read_frames(), 20)
+    resp.close()
