@@ -14,7 +14,8 @@ import orjson
 from reevd.errors import RequestError
 from reevd.models import utc_now_iso
 from reevd.store.benchmarks import benchmarks as benchmark_rows
-from reevd.store.evals import EvalCreated
+from reevd.store.evals import EvalCreated, EvalQueued
+from reevd.store.writes import RunQueued, WriteOp
 
 if TYPE_CHECKING:
     from reevd.store import Store
@@ -29,8 +30,10 @@ class RunSubmitter(Protocol):
 
     def resolve_benchmark(self, benchmark_id: str) -> Any: ...
 
-    async def submit(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
-                     metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[str, Any]: ...
+    def prepare(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
+                metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[RunQueued, Any]: ...
+
+    async def submit_together(self, op: WriteOp, jobs: list[Any]) -> None: ...
 
 
 def _bad(field: str, message: str) -> RequestError:
@@ -76,15 +79,19 @@ async def start_eval(store: Store, launcher: RunSubmitter, body: dict[str, Any])
         raise _bad("epochs", f"{runs} runs is more than {MAX_RUNS}")
     eval_id = str(uuid.uuid4())
     now = utc_now_iso()
-    await store.writer.write(EvalCreated(eval_id, now, orjson.dumps(agents).decode(), orjson.dumps(benchmarks).decode(), epochs, runs))
-    execution_ids = []
+    created = EvalCreated(eval_id, now, orjson.dumps(agents).decode(), orjson.dumps(benchmarks).decode(), epochs, runs)
+    queued: list[RunQueued] = []
+    jobs: list[Any] = []
     # Epoch-major, so a partly finished eval already covers every cell.
     for epoch in range(1, epochs + 1):
         for benchmark_id in benchmarks:
             for agent in agents:
-                execution_id, _status = await launcher.submit(benchmark_id, agent, None, {"eval_id": eval_id, "epoch": epoch})
-                execution_ids.append(execution_id)
-    return {"eval_id": eval_id, "execution_ids": execution_ids, "runs": runs}
+                run, job = launcher.prepare(benchmark_id, agent, None, {"eval_id": eval_id, "epoch": epoch})
+                queued.append(run)
+                jobs.append(job)
+    # One transaction for the eval and its runs (a restart finds them all owed, or no eval).
+    await launcher.submit_together(EvalQueued(created, tuple(queued)), jobs)
+    return {"eval_id": eval_id, "execution_ids": [run.execution_id for run in queued], "runs": runs}
 
 
 def eval_view(row: dict[str, Any], finished: int) -> dict[str, Any]:

@@ -16,13 +16,35 @@ from dataclasses import dataclass
 from reevd.store.writes import OtelChunk, WriteOp
 
 
-class Subscription:
-    """One stream's queue of notices, and its connection (aborted at shutdown if stuck writing)."""
+# Execution ids a feed subscriber keeps past a full queue (about 100 bytes each).
+OVERFLOW_MAX = 65536
 
-    def __init__(self, queue_size: int, transport: asyncio.Transport | None) -> None:
+
+class Subscription:
+    """One stream's queue of notices, and its connection (aborted at shutdown if stuck writing).
+
+    A feed (`keep_overflow`) re-reads nothing on its own, so a notice it cannot queue is kept
+    as an id in `overflow` instead of dropped; `changed()` hands both over together.
+    """
+
+    def __init__(self, queue_size: int, transport: asyncio.Transport | None, keep_overflow: bool = False) -> None:
         self.queue: asyncio.Queue[Notice | None] = asyncio.Queue(queue_size)
         self.transport = transport
         self.sending = False
+        self.keep_overflow = keep_overflow
+        self.overflow: set[str] = set()
+
+    def changed(self, first: Notice) -> set[str] | None:
+        """`first` plus every id queued or kept since (a burst coalesced); None when closing."""
+        ids = {first.execution_id} if first.execution_id else set()
+        while not self.queue.empty():
+            more = self.queue.get_nowait()
+            if more is None:
+                return None
+            ids.add(more.execution_id)
+        ids |= self.overflow
+        self.overflow.clear()
+        return ids
 
 
 @dataclass(frozen=True)
@@ -38,8 +60,8 @@ class Hub:
         self.closing = False
 
     @contextmanager
-    def subscribe(self, transport: asyncio.Transport | None = None) -> Iterator[Subscription]:
-        sub = Subscription(self._queue_size, transport)
+    def subscribe(self, transport: asyncio.Transport | None = None, keep_overflow: bool = False) -> Iterator[Subscription]:
+        sub = Subscription(self._queue_size, transport, keep_overflow)
         self._subscribers.add(sub)
         try:
             yield sub
@@ -53,9 +75,8 @@ class Hub:
     def publish_ops(self, ops: Sequence[WriteOp], _seconds: float = 0.0) -> None:
         seen: dict[str, bool] = {}
         for op in ops:
-            if not op.execution_id:  # catalog writes belong to no execution
-                continue
-            seen[op.execution_id] = seen.get(op.execution_id, False) or isinstance(op, OtelChunk)
+            for execution_id in op.execution_ids():  # none for catalog writes
+                seen[execution_id] = seen.get(execution_id, False) or isinstance(op, OtelChunk)
         for execution_id, has_events in seen.items():
             self.publish(Notice(execution_id, has_events))
 
@@ -64,7 +85,9 @@ class Hub:
             try:
                 sub.queue.put_nowait(notice)
             except asyncio.QueueFull:
-                pass  # lagging subscriber: it re-reads state on its next notice
+                # A stream re-reads its run on its next notice or heartbeat; a feed keeps the id.
+                if notice is not None and sub.keep_overflow and len(sub.overflow) < OVERFLOW_MAX:
+                    sub.overflow.add(notice.execution_id)
 
     def connection_lost(self, transport: asyncio.Transport) -> None:
         """A client went away: end its stream now, not at its next heartbeat write."""

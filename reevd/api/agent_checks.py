@@ -36,11 +36,19 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 
 
 def _env_with_body(settings: AgentSettings, agent: str, body: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """The agent's runner environment with this request's unsaved fields on top (key included)."""
+    """The agent's runner environment with this request's unsaved fields on top (key included).
+
+    A stored key (saved or the daemon's) goes only to the URL it belongs to: a request naming
+    another api_url must bring its own key, since any web page can post here (CORS is open)."""
     env = settings.env_for(agent)
     fields = PROVIDER_SETTINGS.get(describe(agent, {}).provider, {})
     new_fields = _settings(body)
     key, _clear = _key(body)
+    url_variable, key_variable = fields.get("api_url"), fields.get("api_key")
+    new_url = new_fields.get("api_url")
+    if (key is None and key_variable is not None and url_variable is not None and new_url not in (None, "")
+            and str(new_url) != env.get(url_variable)):
+        env.pop(key_variable, None)
     for field_name, variable in fields.items():
         value = key if field_name == "api_key" else new_fields.get(field_name)
         if value not in (None, ""):

@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 
 from reevd import keys
-from reevd.api.params import read_json_object, safe_id
+from reevd.api.params import int_query, read_json_object, safe_id
 from reevd.api.responses import json_response
 from reevd.errors import bad_request, not_found
 from reevd.eval_stats import TERMINAL, cells
@@ -63,9 +63,11 @@ async def compare(request: web.Request) -> web.Response:
 async def execution_llm_calls(request: web.Request) -> web.Response:
     """GET /executions/{id}/llm: the run's model requests and responses (keys already redacted)."""
     execution_id = safe_id(request, "execution_id")
+    after = int_query(request, "after", -1, -1, 2**62)
     reader = request.app[keys.STORE].reader
     if await reader.execution(execution_id) is None:
         raise not_found("execution", execution_id)
-    rows = await llm_calls(reader, execution_id)
+    rows, more = await llm_calls(reader, execution_id, after)  # bounded in bytes: lines may be 1 MiB each
     return json_response({"execution_id": execution_id,
-                          "calls": [{"offset": r["offset"], "call": orjson.Fragment(r["body"])} for r in rows]})
+                          "calls": [{"offset": r["offset"], "call": orjson.Fragment(r["body"])} for r in rows],
+                          "next_after": rows[-1]["offset"] if rows else after, "has_more": more})

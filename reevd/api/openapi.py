@@ -140,8 +140,8 @@ SCHEMAS: dict[str, Any] = {
                      "total_tokens": INT, "cost_usd": NNUM, "mean_latency_ms": NNUM,
                      "execution_ids": arr(STR)}, closed=True),
     "EvalReport": obj({**EVAL_PROPS, "cells": arr(ref("EvalCell"))}, closed=True),
-    "LlmCalls": obj({"execution_id": STR, "calls": arr(obj({"offset": INT, "call": {"type": "object"}}, closed=True))},
-                    closed=True),
+    "LlmCalls": obj({"execution_id": STR, "calls": arr(obj({"offset": INT, "call": {"type": "object"}}, closed=True)),
+                     "next_after": INT, "has_more": BOOL}, closed=True),
 }
 
 
@@ -264,7 +264,9 @@ def paths(agents: tuple[str, ...]) -> dict[str, Any]:
                                            _query("benchmarks", STR, "comma-separated benchmark ids")])},
     "/api/v1/executions/{execution_id}/llm": {"get": _op(
         "An LLM run's model requests and responses (llm_<id>.jsonl as ingested, keys redacted)",
-        _json(ref("LlmCalls"), "calls"), 400, 404, params=[_path_id("execution_id")])},
+        _json(ref("LlmCalls"), "calls"), 400, 404,
+        params=[_path_id("execution_id"), _query("after", {"type": "integer", "minimum": -1, "maximum": 2**62},
+                                                "byte offset: calls after it (next_after of the last page)")])},
     "/api/v1/execution-logs/{benchmark_id}": {"get": _op(
         "Text trace of the latest (or given) run", _json(ref("ExecutionTrace"), "trace"), 400, 404,
         params=[_path_id("benchmark_id"), EXECUTION_ID_Q])},

@@ -7,9 +7,8 @@ here; the next read takes the row again, on the loop, by primary key (store/poin
 A read therefore never returns a state older than the last commit the loop has seen, and
 needs no thread hop: an entry answers with no query at all, a miss with one B-tree lookup.
 
-This relies on every write op changing only the run it names (`op.execution_id`), as all
-of store/writes.py's do; an op that changes several runs must name them all here (or the
-listener must clear()).
+This relies on every write op naming every run it changes (`op.execution_ids()`: the one
+`op.execution_id` for store/writes.py's ops, all of an eval's runs for EvalQueued).
 
 Memory is bounded by bytes, not entries: a run's result_data can be large (a session file
 may be 16 MiB), so bodies above MAX_BODY are served but not kept.
@@ -31,7 +30,7 @@ MAX_BODY = 256 << 10
 
 
 class _HasExecutionId(Protocol):
-    execution_id: str
+    def execution_ids(self) -> tuple[str, ...]: ...
 
 
 class StateBody(NamedTuple):
@@ -87,9 +86,10 @@ class StatusCache:
         """Writer commit listener: the runs this batch touched are re-read on their next GET."""
         entries = self._entries
         for op in ops:
-            entry = entries.pop(op.execution_id, None)
-            if entry is not None:
-                self._bytes -= len(entry.body)
+            for execution_id in op.execution_ids():
+                entry = entries.pop(execution_id, None)
+                if entry is not None:
+                    self._bytes -= len(entry.body)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -184,7 +184,7 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
     _check_capacity(request)
     response = web.StreamResponse(headers=SSE_HEADERS)
     await response.prepare(request)
-    with request.app[keys.HUB].subscribe(request.transport) as sub:
+    with request.app[keys.HUB].subscribe(request.transport, keep_overflow=True) as sub:
         sender = Sender(request, response, sub)
         try:
             await sender.send(b": connected\n\n")
@@ -192,15 +192,12 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                 notice = await _next_notice(sub.queue, sender)
                 if notice is None:
                     break
-                if notice is RESYNC:
+                if notice is RESYNC and not sub.overflow:
                     continue  # an invalidation feed: clients refetch what they show
-                changed = {notice.execution_id}
-                while not sub.queue.empty():  # coalesce a burst into one read per execution
-                    more = sub.queue.get_nowait()
-                    if more is None:
-                        await response.write_eof()
-                        return response
-                    changed.add(more.execution_id)
+                changed = sub.changed(notice)  # a burst coalesced into one read per execution, none lost
+                if changed is None:
+                    await response.write_eof()
+                    return response
                 evals: set[str] = set()
                 for execution_id in sorted(changed):
                     # The encoded state the status routes serve: read on the loop, no thread hop.

@@ -8,8 +8,9 @@ offset commit together (exactly once across crashes).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import structlog
 
@@ -20,6 +21,8 @@ from reevd.store.writes import EventRow, FileState, OtelChunk
 
 log = structlog.get_logger("reevd.ingest")
 
+T = TypeVar("T")
+
 
 @dataclass
 class TailCounts:
@@ -28,16 +31,20 @@ class TailCounts:
     oversize: int = 0
 
 
-def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
-                line_max: int, chunk_max: int, counts: TailCounts) -> Iterator[OtelChunk]:
-    """The write ops for what was appended since `known` (lazily: one chunk read per step)."""
+def tailed_chunks(name: str, kind: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
+                  line_max: int, chunk_max: int, counts: TailCounts,
+                  parse: Callable[[list[tuple[int, bytes]]], tuple[T, int, int]]) -> Iterator[tuple[T, FileState, bool]]:
+    """(parsed, new state, replaced) per chunk of complete lines appended to a JSONL file since
+    `known` (lazily: one chunk read per step). `parse` turns a chunk's (offset, line) pairs into
+    (what to store, lines stored, lines invalid); `replaced` is True for the first chunk of a
+    file that was truncated or replaced (its old rows must go in the same transaction)."""
     state = known
     replaced = False
     if state is None:
-        state = FileState(name, "otel", execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        state = FileState(name, kind, execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     elif (state.dev, state.inode) != (st.st_dev, st.st_ino) or st.st_size < state.offset:
-        log.info("otel_file_replaced", file=name, old_offset=state.offset, size=st.st_size)
-        state = FileState(name, "otel", execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        log.info(f"{kind}_file_replaced", file=name, old_offset=state.offset, size=st.st_size)
+        state = FileState(name, kind, execution_id, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         replaced = True
     if not replaced and state.offset >= st.st_size and not state.skipping:
         return
@@ -46,11 +53,41 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
         chunk = read_lines(fd, state.offset, state.skipping, line_max, chunk_max, end=st.st_size)
         if chunk.new_offset == state.offset and not (replaced and first_chunk):
             return  # only a partial line (or nothing) left: wait for its newline
+        parsed, stored, invalid = parse(chunk.lines)
+        if chunk.oversize:
+            log.warning(f"{kind}_line_oversize", execution_id=execution_id, count=chunk.oversize)
+        state = replace(
+            state,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            offset=chunk.new_offset,
+            lines=state.lines + stored,
+            invalid=state.invalid + invalid,
+            oversize=state.oversize + chunk.oversize,
+            skipping=chunk.skipping,
+        )
+        counts.lines += stored
+        counts.invalid += invalid
+        counts.oversize += chunk.oversize
+        yield parsed, state, replaced and first_chunk
+        first_chunk = False
+        if chunk.new_offset >= st.st_size:
+            return
+
+
+def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
+                line_max: int, chunk_max: int, counts: TailCounts) -> Iterator[OtelChunk]:
+    """The write ops for what was appended since `known` (lazily: one chunk read per step)."""
+    progress: float | None = None
+    benchmark_id = agent = ""
+
+    def parse(lines: list[tuple[int, bytes]]) -> tuple[list[EventRow], int, int]:
+        nonlocal progress, benchmark_id, agent
         events: list[EventRow] = []
         invalid = 0
-        progress: float | None = None
-        benchmark_id = agent = ""
-        for offset, line in chunk.lines:
+        top: float | None = None
+        bid = who = ""
+        for offset, line in lines:
             try:
                 ev = parse_otel_line(line)
             except InvalidInput as exc:
@@ -59,26 +96,13 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
                 continue
             events.append(EventRow(offset, ev.event_type, ev.timestamp, ev.tool_name, ev.body))
             step = PROGRESS_BY_EVENT.get(ev.event_type)
-            if step is not None and (progress is None or step > progress):
-                progress = step
-            benchmark_id = benchmark_id or ev.benchmark_id
-            agent = agent or ev.agent
-        if chunk.oversize:
-            log.warning("otel_line_oversize", execution_id=execution_id, count=chunk.oversize)
-        state = replace(
-            state,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            offset=chunk.new_offset,
-            lines=state.lines + len(events),
-            invalid=state.invalid + invalid,
-            oversize=state.oversize + chunk.oversize,
-            skipping=chunk.skipping,
-        )
-        counts.lines += len(events)
-        counts.invalid += invalid
-        counts.oversize += chunk.oversize
-        yield OtelChunk(execution_id, state, events, replaced and first_chunk, progress, benchmark_id, agent, utc_now_iso())
-        first_chunk = False
-        if chunk.new_offset >= st.st_size:
-            return
+            if step is not None and (top is None or step > top):
+                top = step
+            bid = bid or ev.benchmark_id
+            who = who or ev.agent
+        progress, benchmark_id, agent = top, bid, who  # this chunk's, read when it is yielded
+        return events, len(events), invalid
+
+    for events, state, replaced in tailed_chunks(name, "otel", execution_id, fd, st, known, line_max, chunk_max,
+                                                 counts, parse):
+        yield OtelChunk(execution_id, state, events, replaced, progress, benchmark_id, agent, utc_now_iso())

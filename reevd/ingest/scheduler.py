@@ -27,7 +27,7 @@ from reevd.metrics import Metrics
 from reevd.store import Store
 from reevd.store.llm_calls import LlmChunk
 from reevd.store.writes import FileState, OtelChunk, SessionResult
-from runner.formats import classify_file_name, looks_like_ours, otel_file_name, session_file_name
+from runner.formats import classify_file_name, llm_file_name, looks_like_ours, otel_file_name, session_file_name
 
 log = structlog.get_logger("reevd.ingest")
 
@@ -142,7 +142,10 @@ class Ingestor:
                     continue
                 count += 1
                 known = self._files.get(name)
-                if known is not None and name not in self._tasks:
+                # A tailed file's chunks each record the size seen at open: one committed before a
+                # kill -9 looks unchanged while lines past its offset were never stored.
+                fully_read = known is not None and (known.kind == "session" or known.offset >= known.size)
+                if known is not None and fully_read and name not in self._tasks:
                     try:
                         if unchanged(known, entry.stat(follow_symlinks=False)):
                             continue
@@ -206,15 +209,16 @@ class Ingestor:
             await waiter
 
     async def _settle_otel_first(self, execution_id: str) -> None:
-        """Commit a run's OTEL lines before its session: once a run shows a terminal status,
-        every event it wrote before the session file is already stored (streams rely on it)."""
-        otel = otel_file_name(execution_id)
-        if not os.path.lexists(os.path.join(self._dir_str, otel)):
-            return
-        self.notify(otel, finished=False, start_now=True)
-        task = self._tasks.get(otel)
-        if task is not None:
-            await asyncio.shield(task)
+        """Commit a run's OTEL and LLM lines before its session: once a run shows a terminal
+        status, every event and model call it wrote before the session file is already stored
+        (streams, and a dashboard that fetches the transcript on completion, rely on it)."""
+        for name in (otel_file_name(execution_id), llm_file_name(execution_id)):
+            if not os.path.lexists(os.path.join(self._dir_str, name)):
+                continue
+            self.notify(name, finished=False, start_now=True)
+            task = self._tasks.get(name)
+            if task is not None:
+                await asyncio.shield(task)
 
     def _schedule_retry(self, name: str, finished: bool) -> None:
         attempt = self._retries.get(name, 0)

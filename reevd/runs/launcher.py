@@ -122,21 +122,33 @@ class Launcher:
 
     # --- submit / stop -----------------------------------------------------------------------
 
-    async def submit(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
-                     metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[str, Status]:
+    def prepare(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
+                metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[RunQueued, Job]:
+        """A validated run request: its row to write and its job to queue once written."""
         path = self.resolve_benchmark(benchmark_id)
         self.check_agent(agent)
         timeout = self.check_timeout(timeout_s)
-        problem = self._store.problem()
-        if problem is not None:  # accepting it now would leave the request hanging on the fault
-            raise RequestError(503, "store_unavailable", f"cannot accept runs: {problem}")
         if execution_id is None:
             execution_id = str(uuid.uuid4())
         meta = orjson.dumps(metadata or {}).decode()
-        await self._store.writer.write(RunQueued(execution_id, benchmark_id, agent, timeout, meta, utc_now_iso()))
-        self.enqueue(Job(execution_id, benchmark_id, agent, path, timeout))
+        return (RunQueued(execution_id, benchmark_id, agent, timeout, meta, utc_now_iso()),
+                Job(execution_id, benchmark_id, agent, path, timeout))
+
+    async def submit(self, benchmark_id: str, agent: str, timeout_s: float | None = None,
+                     metadata: dict[str, object] | None = None, execution_id: str | None = None) -> tuple[str, Status]:
+        op, job = self.prepare(benchmark_id, agent, timeout_s, metadata, execution_id)
+        await self.submit_together(op, [job])
+        return job.execution_id, (Status.RUNNING if job.execution_id in self._live else Status.QUEUED)
+
+    async def submit_together(self, op: WriteOp, jobs: list[Job]) -> None:
+        """Queue `jobs` once `op`, which writes all their rows in one transaction, is committed."""
+        problem = self._store.problem()
+        if problem is not None:  # accepting it now would leave the request hanging on the fault
+            raise RequestError(503, "store_unavailable", f"cannot accept runs: {problem}")
+        await self._store.writer.write(op)
+        for job in jobs:
+            self.enqueue(job)
         self.pump()
-        return execution_id, (Status.RUNNING if execution_id in self._live else Status.QUEUED)
 
     def enqueue(self, job: Job) -> None:
         job.provider = self.settings.provider_of(job.agent)

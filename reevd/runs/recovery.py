@@ -51,19 +51,26 @@ def _left_traces(config: Config, execution_id: str) -> bool:
     return any(os.path.lexists(p) for p in names)
 
 
+async def _requeue(launcher: Launcher, store: Store, row: dict[str, Any], timeout_s: float, failure: str,
+                   **why: str) -> None:
+    """Queue a run that is still owed, or fail it when its benchmark cannot be run any more."""
+    execution_id = row["execution_id"]
+    try:
+        path = launcher.resolve_benchmark(row["benchmark_id"])
+    except RequestError as exc:
+        await store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"{failure}: {exc.message}", None, utc_now_iso()))
+        return
+    launcher.enqueue(Job(execution_id, row["benchmark_id"], row["agent"], path, timeout_s))
+    log.info("run_requeued", execution_id=execution_id, **why)
+
+
 async def _recover_one(launcher: Launcher, config: Config, store: Store, ingestor: Ingestor, row: dict[str, Any]) -> None:
     execution_id = row["execution_id"]
     pid = row["pid"]
     timeout_s = row["timeout_s"] or config.default_timeout_s
     if pid is None and not _left_traces(config, execution_id):
         # Never started: the request is still owed, so run it now (FIFO by creation time).
-        try:
-            path = launcher.resolve_benchmark(row["benchmark_id"])
-        except RequestError as exc:
-            await store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart queued run: {exc.message}", None, utc_now_iso()))
-            return
-        launcher.enqueue(Job(execution_id, row["benchmark_id"], row["agent"], path, timeout_s))
-        log.info("run_requeued", execution_id=execution_id)
+        await _requeue(launcher, store, row, timeout_s, "could not restart queued run")
         return
     if pid is None:
         # The daemon died between creating the run's log and recording its pid.
@@ -77,13 +84,8 @@ async def _recover_one(launcher: Launcher, config: Config, store: Store, ingesto
             await store.writer.write(RunStarted(execution_id, pid, ticks, utc_now_iso()))
             row = {**row, "pid": pid, "pid_start": ticks}
         else:
-            try:
-                path = launcher.resolve_benchmark(row["benchmark_id"])
-            except RequestError as exc:
-                await store.writer.write(RunEnded(execution_id, Status.FAILED.value, f"could not restart run: {exc.message}", None, utc_now_iso()))
-                return
-            launcher.enqueue(Job(execution_id, row["benchmark_id"], row["agent"], path, timeout_s))
-            log.info("run_requeued", execution_id=execution_id, reason="spawned but no runner and no session found")
+            await _requeue(launcher, store, row, timeout_s, "could not restart run",
+                           reason="spawned but no runner and no session found")
             return
     pidfd = open_pidfd(pid)
     if pidfd is not None and is_same_process(pid, row["pid_start"]):  # checked after opening: no reuse race

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reevd.store.reader import Reader
-from reevd.store.writes import Statement, WriteOp
+from reevd.store.writes import RunQueued, Statement, WriteOp
 
 
 # A run's figures, picked out of its JSON in SQL (no parse in Python on the list paths).
@@ -43,6 +43,22 @@ class EvalCreated(WriteOp):
 
     def statements(self) -> list[Statement]:
         return [(self.SQL, (self.eval_id, self.created_at, self.agents, self.benchmarks, self.epochs, self.runs))]
+
+
+@dataclass(frozen=True)
+class EvalQueued(WriteOp):
+    """An eval and all of its runs in one transaction: a kill -9 leaves all of it or none,
+    never an eval that promises runs nobody owes."""
+
+    created: EvalCreated
+    runs: tuple[RunQueued, ...]
+    execution_id: str = field(default="", init=False)
+
+    def execution_ids(self) -> tuple[str, ...]:
+        return tuple(run.execution_id for run in self.runs)
+
+    def statements(self) -> list[Statement]:
+        return [*self.created.statements(), *(s for run in self.runs for s in run.statements())]
 
 
 async def eval_row(reader: Reader, eval_id: str) -> dict[str, Any] | None:

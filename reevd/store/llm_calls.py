@@ -38,7 +38,27 @@ class LlmChunk(WriteOp):
         return out
 
 
-async def llm_calls(reader: Reader, execution_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-    return await reader.all(
-        "SELECT offset, body FROM llm_calls WHERE execution_id = ? ORDER BY offset LIMIT ?", (execution_id, limit)
-    )
+# A line may be 1 MiB (the ingest bound), so a row count alone does not bound a response.
+PAGE_BYTES = 8 << 20
+
+
+async def llm_calls(reader: Reader, execution_id: str, after: int = -1, limit: int = 1000,
+                    max_bytes: int | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """Calls after byte offset `after`: at most `limit` rows and about `max_bytes` of bodies
+    (always at least one row). -> (rows, more). Sizes are read first, so no more than one
+    page of bodies is ever in memory."""
+    sizes = await reader.all(
+        "SELECT offset, length(CAST(body AS BLOB)) AS size FROM llm_calls WHERE execution_id = ? AND offset > ? "
+        "ORDER BY offset LIMIT ?", (execution_id, after, limit + 1))
+    last, budget, count = after, PAGE_BYTES if max_bytes is None else max_bytes, 0
+    for row in sizes:
+        if count == limit or (count and row["size"] > budget):
+            break
+        budget -= row["size"]
+        last, count = row["offset"], count + 1
+    if not count:
+        return [], False
+    rows = await reader.all(
+        "SELECT offset, body FROM llm_calls WHERE execution_id = ? AND offset > ? AND offset <= ? ORDER BY offset",
+        (execution_id, after, last))
+    return rows, count < len(sizes)

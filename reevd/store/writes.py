@@ -73,6 +73,10 @@ class WriteOp:
         submission order."""
         return False
 
+    def execution_ids(self) -> tuple[str, ...]:
+        """Every run whose row this op changes (the status cache and the hub follow these)."""
+        return (self.execution_id,) if self.execution_id else ()
+
     def statements(self) -> list[Statement]:
         raise NotImplementedError
 

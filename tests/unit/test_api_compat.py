@@ -495,3 +495,39 @@ def orjson_roundtrip(value: Any) -> Any:
     import orjson
 
     return orjson.loads(orjson.dumps(value))
+
+
+async def test_agent_test_never_sends_a_stored_key_to_a_url_it_was_not_saved_for(make_client: Make,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test request naming another api_url but no key (any web page can post one) gets no stored key sent there."""
+    from aiohttp.test_utils import TestServer
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def models(request: web.Request) -> web.Response:
+        seen.append((request.path, request.headers.get("Authorization")))
+        return web.json_response({"object": "list", "data": []})
+
+    fake = web.Application()
+    fake.router.add_get("/{tail:.*}", models)
+    server = TestServer(fake)
+    await server.start_server()
+    try:
+        monkeypatch.delenv("ZAI_API_KEY", raising=False)
+        monkeypatch.delenv("ZAI_API_URL", raising=False)
+        client = await make_client()
+        saved = str(server.make_url("/saved/v1"))
+        await checked(client, "POST", "/api/v1/agents/config", "/agents/config",
+                      json={"agent_type": "glm-4.6", "api_url": saved, "api_key": "sk-saved-secret"})
+        ok = await checked(client, "POST", "/api/v1/agents/test", "/agents/test", json={"agent_type": "glm-4.6"})
+        assert ok["status"] == "success" and seen == [("/saved/v1/models", "Bearer sk-saved-secret")]
+        other = str(server.make_url("/elsewhere/v1"))
+        refused = await checked(client, "POST", "/api/v1/agents/test", "/agents/test",
+                                json={"agent_type": "glm-4.6", "api_url": other, "api_key": "***cret"})
+        assert refused["status"] == "error" and refused["missing"] == "ZAI_API_KEY"
+        assert not any(path.startswith("/elsewhere") for path, _auth in seen)
+        own = await checked(client, "POST", "/api/v1/agents/test", "/agents/test",
+                            json={"agent_type": "glm-4.6", "api_url": other, "api_key": "sk-given-now"})
+        assert own["status"] == "success" and seen[-1] == ("/elsewhere/v1/models", "Bearer sk-given-now")
+    finally:
+        await server.close()

@@ -97,3 +97,55 @@ async def test_llm_file_ingested_exactly_once_and_served(make_client: Make, tmp_
     body = await checked(again, "GET", "/api/v1/executions/llm-1/llm", "/executions/{execution_id}/llm")
     assert [c["call"]["turn"] for c in body["calls"]] == [1, 2, 3]
     await checked(again, "GET", "/api/v1/executions/nope/llm", "/executions/{execution_id}/llm", status=404)
+
+
+async def test_llm_calls_are_served_in_pages_bounded_in_bytes(make_client: Make, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transcript larger than one page is cut by bytes, and next_after resumes it with nothing lost or repeated."""
+    import reevd.store.llm_calls as llm_store
+
+    line = len(_llm_line(1))
+    monkeypatch.setattr(llm_store, "PAGE_BYTES", 2 * line + 10)  # two calls per page
+    root = tmp_path / "root"
+    sessions = root / "logs" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "llm_llm-1.jsonl").write_text("".join(_llm_line(t) + "\n" for t in range(1, 6)))
+    (sessions / "session_llm-1.json").write_text(json.dumps(SESSION))
+    client = await make_client(root=root)
+    turns, after, pages = [], -1, 0
+    while True:
+        body = await checked(client, "GET", f"/api/v1/executions/llm-1/llm?after={after}", "/executions/{execution_id}/llm")
+        pages += 1
+        assert len(body["calls"]) <= 2
+        turns += [c["call"]["turn"] for c in body["calls"]]
+        after = body["next_after"]
+        if not body["has_more"]:
+            break
+    assert turns == [1, 2, 3, 4, 5] and pages == 3
+    await checked(client, "GET", "/api/v1/executions/llm-1/llm?after=x", "/executions/{execution_id}/llm", status=400)
+
+
+async def test_event_feed_loses_no_run_of_a_burst_larger_than_its_queue(make_client: Make) -> None:
+    """1,100 runs queued in one commit (an eval): the global feed sends a frame for every one, none dropped."""
+    import asyncio
+
+    from reevd.store.evals import EvalCreated, EvalQueued
+    from reevd.store.writes import RunQueued
+
+    client = await make_client()
+    resp = await client.get("/api/v1/stream")
+    assert (await resp.content.readline()).startswith(b": connected")
+    ids = [f"burst-{i}" for i in range(1100)]  # more than the hub's queue of 1024 notices
+    runs = tuple(RunQueued(i, "001-sol-transfer", "deterministic", 60.0, "{}", "2026-11-21T00:00:00.000Z") for i in ids)
+    await app_of(client)[keys.STORE].writer.write(
+        EvalQueued(EvalCreated("burst", "2026-11-21T00:00:00.000Z", "[]", "[]", 1, len(ids)), runs))
+    seen: set[str] = set()
+
+    async def read_frames() -> None:
+        while not seen >= set(ids):
+            line = await resp.content.readline()
+            if line.startswith(b"data: "):
+                seen.add(json.loads(line[6:])["execution_id"])
+
+    await asyncio.wait_for(read_frames(), 20)
+    resp.close()

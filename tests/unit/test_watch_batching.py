@@ -90,3 +90,55 @@ async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, mon
     finally:
         await ingestor.close()
         await store.close()
+
+
+async def test_a_restart_after_a_partly_committed_tail_ingests_the_rest(tmp_path: Path) -> None:
+    """A daemon killed between two chunks of one OTEL file: the rescan after restart reads the rest, not skips it."""
+    from reevd.ingest.otel import TailCounts, otel_chunks
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    line = (FIXTURES / "sessions" / "enhanced_otel_fixture-001-sol-transfer.jsonl").read_bytes().splitlines()[0]
+    lines = 4000  # ~2.5 MB: more than one 1 MiB chunk
+    name = "enhanced_otel_p-1.jsonl"
+    (sessions / name).write_bytes((line + b"\n") * lines)
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        fd = os.open(sessions / name, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            first = next(otel_chunks(name, "p-1", fd, st, None, 1 << 20, (1 << 20) + 1, TailCounts()))
+        finally:
+            os.close(fd)
+        assert first.file.offset < st.st_size
+        await store.writer.write(first)  # what the killed daemon had committed: the first chunk only
+        ingestor = Ingestor(sessions, store, Metrics())
+        try:
+            await ingestor.load()
+            ingestor.scan()
+            await ingestor.wait_idle()
+        finally:
+            await ingestor.close()
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'p-1'")
+        assert rows[0]["n"] == lines
+    finally:
+        await store.close()
+
+
+async def test_a_run_is_terminal_only_after_its_llm_calls_are_stored(tmp_path: Path) -> None:
+    """Session and llm_<id>.jsonl land together: once the session is committed, every model call is already stored."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "llm_fixture-001-sol-transfer.jsonl").write_text("".join(f'{{"turn": {t}}}\n' for t in range(3)))
+    atomic_drop(sessions, "session_fixture-001-sol-transfer.json", SESSION)
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        assert await ingestor.ingest_session_now("fixture-001-sol-transfer")  # the session's event came first
+        assert (await store.reader.execution("fixture-001-sol-transfer"))["status"] == "Completed"
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM llm_calls WHERE execution_id = 'fixture-001-sol-transfer'")
+        assert rows[0]["n"] == 3
+        await ingestor.wait_idle()
+    finally:
+        await ingestor.close()
+        await store.close()
