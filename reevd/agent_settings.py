@@ -49,8 +49,11 @@ class AgentSettings:
             self._saved[row["agent_type"]] = (settings if isinstance(settings, dict) else {}, row["api_key"])
 
     def remember(self, agent: str, settings: dict[str, Any], api_key: str | None, clear_key: bool) -> None:
-        """Mirror of the database upsert (AgentConfigSaved): a None key keeps the saved one."""
-        _old, old_key = self._saved.get(agent, ({}, None))
+        """Mirror of the database upsert (AgentConfigSaved): a None key keeps the saved one, unless
+        api_url changed (a key is bound to the URL it was saved for)."""
+        old_settings, old_key = self._saved.get(agent, ({}, None))
+        if old_settings.get("api_url") != settings.get("api_url"):
+            old_key = None
         self._saved[agent] = (dict(settings), None if clear_key else (api_key if api_key is not None else old_key))
 
     def env_for(self, agent: str) -> dict[str, str]:
@@ -60,10 +63,15 @@ class AgentSettings:
             return env
         settings, key = saved
         fields = PROVIDER_SETTINGS.get(describe(agent, {}).provider, {})
+        url_before = describe(agent, env).base_url
         for field_name, variable in fields.items():
             value = key if field_name == "api_key" else settings.get(field_name)
             if value not in (None, ""):
                 env[variable] = str(value)
+        key_variable = fields.get("api_key")
+        if key_variable and key in (None, "") and describe(agent, env).base_url != url_before:
+            # The daemon's own key belongs to the daemon's URL: it never follows a saved URL elsewhere.
+            env.pop(key_variable, None)
         return env
 
     def describe(self) -> list[AgentInfo]:

@@ -391,7 +391,7 @@ async def test_flow_logs_lists_runs_of_a_benchmark(make_client: Make) -> None:
 
 
 async def test_agent_config_persists_and_masks_key(make_client: Make, tmp_path: Path) -> None:
-    """Settings survive a restart, the key is shown as ***+last4, and posting the mask keeps the key."""
+    """Settings survive a restart, the key is shown as ***+last4, and posting the mask (same URL) keeps the key."""
     root = tmp_path / "cfg"
     client = await make_client(root=root)
     await checked(client, "GET", "/api/v1/agents/config/glm-4.6", "/agents/config/{agent}", status=404)
@@ -401,11 +401,11 @@ async def test_agent_config_persists_and_masks_key(make_client: Make, tmp_path: 
     got = await checked(client, "GET", "/api/v1/agents/config/glm-4.6", "/agents/config/{agent}")
     assert got["api_key"] == "***9876" and got["api_url"] == "https://api.example/v1"
     await checked(client, "POST", "/api/v1/agents/config", "/agents/config",
-                  json={"agent_type": "glm-4.6", "api_url": "https://api.example/v2", "api_key": "***9876"})
+                  json={"agent_type": "glm-4.6", "api_url": "https://api.example/v1", "model": "glm-4.6", "api_key": "***9876"})
     await client.close()
     restarted = await make_client(root=root)
     got = await checked(restarted, "GET", "/api/v1/agents/config/glm-4.6", "/agents/config/{agent}")
-    assert got["api_key"] == "***9876" and got["api_url"] == "https://api.example/v2"
+    assert got["api_key"] == "***9876" and got["api_url"] == "https://api.example/v1"
     raw = await (await restarted.get("/api/v1/agents/config/glm-4.6")).text()
     assert "sk-secret" not in raw
 

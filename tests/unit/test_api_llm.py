@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,34 @@ async def test_event_feed_loses_no_run_of_a_burst_larger_than_its_queue(make_cli
 
     await asyncio.wait_for(read_frames(), 20)
     resp.close()
+
+
+async def test_a_saved_or_daemon_key_never_follows_its_agent_to_another_url(make_client: Make, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving another api_url without a key drops the saved key, and the daemon's own key stays with the daemon's URL."""
+    monkeypatch.delenv("ZAI_API_KEY", raising=False)
+    monkeypatch.delenv("ZAI_API_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-daemon-own")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    client = await make_client(root=tmp_path / "cfg")
+
+    async def glm() -> dict[str, Any]:
+        detail = await checked(client, "GET", "/api/v1/agents?detail=true", "/agents")
+        return {a["name"]: a for a in detail["agents"]}
+
+    await checked(client, "POST", "/api/v1/agents/config", "/agents/config",
+                  json={"agent_type": "glm-4.6", "api_url": "http://127.0.0.1:9/a/v1", "api_key": "zai-saved-1234"})
+    assert (await glm())["glm-4.6"]["runnable"] is True
+    # The UI re-sends the masked key; a page elsewhere may post any URL: neither keeps the key for the new URL.
+    await checked(client, "POST", "/api/v1/agents/config", "/agents/config",
+                  json={"agent_type": "glm-4.6", "api_url": "http://127.0.0.1:9/b/v1", "api_key": "***1234"})
+    after = (await glm())["glm-4.6"]
+    assert after["runnable"] is False and after["missing"] == "ZAI_API_KEY"
+    await client.close()
+    client = await make_client(root=tmp_path / "cfg")  # the database agrees with the daemon's memory
+    after = (await glm())["glm-4.6"]
+    assert after["runnable"] is False and after["missing"] == "ZAI_API_KEY"
+    await checked(client, "POST", "/api/v1/agents/config", "/agents/config",
+                  json={"agent_type": "gpt-4o", "api_url": "http://127.0.0.1:9/c/v1"})
+    gpt = (await glm())["gpt-4o"]
+    assert gpt["runnable"] is False and gpt["missing"] == "OPENAI_API_KEY", gpt
