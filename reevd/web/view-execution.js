@@ -132,9 +132,22 @@ export function mount(root, parts, params, ctx) {
         ? "The deterministic agent calls no model." : "This daemon does not record model transcripts."));
       return;
     }
-    get(`/executions/${eid}/llm`)
+    loadTranscript()
       .then((r) => clear(panels.transcript, transcript(r)))
       .catch((err) => clear(panels.transcript, h("p", { class: "muted" }, err.status === 404 ? "No model transcript for this run." : err.message)));
+  }
+
+  // The transcript comes in pages bounded in bytes; follow them, up to a bound the page can hold.
+  async function loadTranscript() {
+    const calls = [];
+    let after = -1;
+    for (let page = 0; page < TRANSCRIPT_MAX_PAGES; page += 1) {
+      const r = await get(`/executions/${eid}/llm${query({ after: String(after) })}`);
+      calls.push(...(r.calls || []));
+      if (!r.has_more) return { calls, truncated: false };
+      after = r.next_after;
+    }
+    return { calls, truncated: true };
   }
 
   async function cancel(e) {
@@ -239,9 +252,21 @@ function traceBlock(text) {
 
 // The model transcript: each call's new messages (a request repeats the conversation so far),
 // then the model's reply, with step, turn, tokens and latency.
+const TRANSCRIPT_MAX_PAGES = 8;
+
 function transcript(data) {
   const list = (data.calls || data.exchanges || []).map((c) => c.call || c);
   if (!list.length) return h("p", { class: "muted" }, "No model calls recorded.");
+  if (data.truncated) {
+    return h("div", {}, [
+      h("p", { class: "muted" }, `Showing the first ${list.length} model calls; the rest are at /api/v1/executions/{id}/llm.`),
+      transcriptList(list),
+    ]);
+  }
+  return transcriptList(list);
+}
+
+function transcriptList(list) {
   const seen = new Map(); // step -> messages already shown
   return h("div", { class: "panel-scroll tall", tabindex: "0" }, list.map((x, i) => {
     const req = x.request || {};
