@@ -15,6 +15,7 @@ open streams is capped (503 past it). Frames are the same bytes however they are
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -103,11 +104,34 @@ class Sender:
 
     async def send(self, data: bytes) -> None:
         if self._hub.closing:
+            self._cut_if_behind()
             raise ClientGone()  # shutting down: end now (a reconnect resumes with Last-Event-ID)
+        await self._timed(self._response.write(data))
+
+    async def finish(self) -> None:
+        """End the response (the last chunk); at shutdown, a client still behind is cut off instead."""
+        if self._hub.closing:
+            self._cut_if_behind()
+        transport = self._request.transport
+        if transport is None or transport.is_closing():
+            return
+        try:
+            await self._timed(self._response.write_eof())
+        except ClientGone:
+            pass
+
+    def _cut_if_behind(self) -> None:
+        # Data still buffered: the client is not keeping up, and ending politely would wait on it
+        # (aiohttp gives handlers up to a rounded-up shutdown timeout), holding the daemon's exit.
+        transport = self._request.transport
+        if transport is not None and transport.get_write_buffer_size() > 0:
+            transport.abort()
+
+    async def _timed(self, write: Awaitable[None]) -> None:
         self._sub.sending = True
         try:
             async with asyncio.timeout(self._timeout):  # no task per write (wait_for makes one)
-                await self._response.write(data)
+                await write
         except TimeoutError:
             log.warning("stream_client_dropped", path=self._request.path, reason="not reading",
                         send_timeout_s=self._timeout)
@@ -179,14 +203,18 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
         raise not_found("execution", execution_id)
     _check_capacity(request)
     response = await _prepare(request)
-    with request.app[keys.HUB].subscribe(request.transport) as sub:
+    hub = request.app[keys.HUB]
+    with hub.subscribe(request.transport) as sub:
         sender = Sender(request, response, sub)
         try:
             while True:
-                rows, more = await reader.stream_events(execution_id, after, PAGE, PAGE_BYTES, PIECE)
-                rows.reverse()
+                page, more = await hub.shared_read(
+                    ("page", execution_id, after),
+                    lambda: reader.stream_events(execution_id, after, PAGE, PAGE_BYTES, PIECE))
+                rows = page[::-1]  # our own list (the page is shared): let go of what is sent
+                del page
                 while rows:
-                    row = rows.pop()  # let go of what is sent: a slow client holds only the rest
+                    row = rows.pop()
                     await _send_event(request, sender, execution_id, row)
                     after = row["offset"]
                 if more:
@@ -196,20 +224,19 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
                 if state is not None and Status(state["status"]).is_terminal:
                     # The ingestor commits a run's events before its terminal status; one more read
                     # covers lines committed between our last read and the status.
-                    if await reader.has_events_after(execution_id, after):
+                    if await hub.shared_read(("more", execution_id, after),
+                                             lambda: reader.has_events_after(execution_id, after)):
                         continue
                     await sender.send(_frame("status", execution_state(state)))
                     break
-                while True:
+                notice = await _next_notice(sub.queue, sender)
+                while notice is not None and notice is not RESYNC and notice.execution_id != execution_id:
                     notice = await _next_notice(sub.queue, sender)
-                    if notice is None:  # daemon shutting down
-                        await response.write_eof()
-                        return response
-                    if notice is RESYNC or notice.execution_id == execution_id:
-                        break
+                if notice is None:  # daemon shutting down
+                    break
+            await sender.finish()
         except ClientGone:
-            return response
-    await response.write_eof()
+            pass
     return response
 
 
@@ -234,12 +261,12 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                 if notice is RESYNC:
                     continue  # an invalidation feed: clients refetch what they show
                 changed = {notice.execution_id}
-                while not sub.queue.empty():  # coalesce a burst into one read per execution
-                    more = sub.queue.get_nowait()
-                    if more is None:
-                        await response.write_eof()
-                        return response
-                    changed.add(more.execution_id)
+                while notice is not None and not sub.queue.empty():  # coalesce a burst into one read per execution
+                    notice = sub.queue.get_nowait()
+                    if notice is not None:
+                        changed.add(notice.execution_id)
+                if notice is None:
+                    break
                 evals: set[str] = set()
                 for execution_id in sorted(changed):
                     # The encoded state the status routes serve: read on the loop, no thread hop.
@@ -254,7 +281,7 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                     if row is not None:
                         finished = (await eval_store.eval_progress(reader, [eval_id])).get(eval_id, 0)
                         await sender.send(_frame("eval", eval_view(row, finished)))
+            await sender.finish()
         except ClientGone:
-            return response
-    await response.write_eof()
+            pass
     return response
