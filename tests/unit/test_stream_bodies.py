@@ -84,3 +84,29 @@ async def test_reads_in_flight_count_against_the_budget() -> None:
     store.gate.set()
     assert await first == b"\x00" and await second == b"\x01"
     assert bodies.used == 600  # the first body was evicted to make room
+
+
+async def test_streams_asking_the_same_share_one_read_until_a_notice() -> None:
+    """Identical reads in flight share one answer; one asked after a notice is a new read (it must see that commit)."""
+    from reevd.hub import Hub, Notice
+
+    hub = Hub()
+    calls = 0
+    gate = asyncio.Event()
+
+    async def read() -> list[int]:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await gate.wait()
+        return [mine]
+
+    first = [asyncio.ensure_future(hub.shared_read(("page", "e", 5), read)) for _ in range(10)]
+    await asyncio.sleep(0)
+    hub.publish(Notice("e", True))
+    later = asyncio.ensure_future(hub.shared_read(("page", "e", 5), read))
+    other = asyncio.ensure_future(hub.shared_read(("page", "e", 9), read))
+    await asyncio.sleep(0)
+    gate.set()
+    assert [await f for f in first] == [[1]] * 10
+    assert await later == [2] and await other == [3] and calls == 3
