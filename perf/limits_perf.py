@@ -14,8 +14,8 @@ figure, the floor measured in the same run, and reevd's share of it.
     lost, RSS <= 100 MB; beside it the writers' own time and a bare read + parse + insert;
 (5) runs per minute through the daemon (deterministic agent, default concurrency = CPUs) against
     CPUs / whole-process runner time, measured in the same run: >= 0.9 x;
-(6) 500 SSE clients, half not reading, on executions with 1 MB events: daemon RSS <= 150 MB,
-    SIGTERM -> exit <= 2 s.
+(6) 500 SSE clients, half not reading (a 4 KiB receive buffer: they stall at once), on executions
+    with 1 MB events: daemon RSS <= 150 MB, SIGTERM -> exit <= 2 s.
 
 Usage: .venv/bin/python perf/limits_perf.py [--quick] [--only 1,2,3,4,5,6]
 """
@@ -637,8 +637,12 @@ def big_event_line(ident: str, i: int) -> bytes:
     return head + b"x" * (BIG_EVENT - len(head) - len(tail)) + tail
 
 
-def open_stream(port: int, ident: str) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+def open_stream(port: int, ident: str, reading: bool = True) -> socket.socket:
+    sock = socket.socket()
+    sock.settimeout(10)
+    if not reading:  # the kernel would otherwise take megabytes for it: make it stall at once
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
     sock.sendall(f"GET /api/v1/executions/{ident}/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode())
     return sock
 
@@ -660,7 +664,7 @@ def part_6_once(tmp: Path, name: str, clients: int, executions: int, events: int
     base_rss = ProcSampler(d.proc.pid).read()[0] / 1024
     sampler = ProcSampler(d.proc.pid, interval=0.02)
     sampler.start()
-    socks = [open_stream(d.port, idents[i % executions]) for i in range(clients)]
+    socks = [open_stream(d.port, idents[i % executions], reading=i % 2 == 0) for i in range(clients)]
     readers, idle = socks[0::2], socks[1::2]
     received = {s.fileno(): 0 for s in readers}
     halt = threading.Event()

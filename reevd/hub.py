@@ -9,11 +9,14 @@ not read has its connection aborted, so shutdown never waits on a client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from reevd.store.writes import OtelChunk, WriteOp
+
+T = TypeVar("T")
 
 
 # Execution ids a feed subscriber keeps past a full queue (about 100 bytes each).
@@ -58,6 +61,24 @@ class Hub:
         self._subscribers: set[Subscription] = set()
         self._queue_size = queue_size
         self.closing = False
+        self.generation = 0  # counts notices: a read begun at generation g sees every commit noticed by then
+        self._reads: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def shared_read(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """One read for every stream that asks the same question before anything new is noticed.
+
+        A notice wakes every stream of its execution at once, and they mostly ask the same
+        (same execution, same position): one read answers them all instead of one each through
+        the single reader thread. The key carries the generation, so a read never answers for
+        a commit noticed after it began. Waiters get the same object: they must not change it.
+        """
+        full = (key, self.generation)
+        pending = self._reads.get(full)
+        if pending is None:
+            pending = asyncio.ensure_future(read())
+            self._reads[full] = pending
+            pending.add_done_callback(lambda _: self._reads.pop(full, None))
+        return cast(T, await asyncio.shield(pending))  # a waiter's cancel leaves the read to the others
 
     @contextmanager
     def subscribe(self, transport: asyncio.Transport | None = None, keep_overflow: bool = False) -> Iterator[Subscription]:
@@ -81,6 +102,7 @@ class Hub:
             self.publish(Notice(execution_id, has_events))
 
     def publish(self, notice: Notice | None) -> None:
+        self.generation += 1
         for sub in list(self._subscribers):
             try:
                 sub.queue.put_nowait(notice)

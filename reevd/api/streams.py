@@ -4,14 +4,19 @@ A stream subscribes to the hub *before* reading what is stored, then re-reads th
 on each notice, so nothing falls between replay and live and nothing is sent twice:
 `id:` is the event's byte offset and a reconnect resumes after Last-Event-ID.
 
-Each stream costs bounded memory: pages are read in bounded bytes, every write must be
-taken by the client within the send timeout or the client is dropped (with a log line),
-and the number of open streams is capped (503 past it).
+Each stream costs bounded memory, whatever its client does: a page holds at most PAGE_BYTES
+of small bodies; a bigger body is never held per stream but written in pieces of PIECE bytes
+taken from the store's shared, byte-budgeted `event_bodies`, each piece drained before the
+next is taken (the transport buffers at most WRITE_BUFFER_HIGH plus one write). A client that
+does not take a write within the send timeout is dropped (with a log line), and the number of
+open streams is capped (503 past it). Frames are the same bytes however they are written.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
 import orjson
 import structlog
@@ -19,7 +24,7 @@ from aiohttp import web
 
 from reevd import keys
 from reevd.api.params import safe_id
-from reevd.api.render.execution import event_view, execution_state
+from reevd.api.render.execution import EVENT_JSON_TAIL, event_json_head, event_view, execution_state
 from reevd.errors import RequestError, bad_request, not_found
 from reevd.evals import eval_view
 from reevd.hub import Notice, Subscription
@@ -31,7 +36,9 @@ log = structlog.get_logger("reevd.api")
 HEARTBEAT_S = 15.0
 MAX_OFFSET = 2**62  # the bound the events route enforces; SQLite integers are 64-bit
 PAGE = 1000
-PAGE_BYTES = 256 * 1024  # of event bodies per read (a line may be 1 MiB: then one line per page)
+PAGE_BYTES = 64 * 1024  # of small event bodies per read, held until sent
+PIECE = 32 * 1024  # a body bigger than this is written in pieces of this size
+WRITE_BUFFER_HIGH = 32 * 1024  # the transport pauses the stream past this (asyncio's default: 64 KiB)
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
@@ -97,21 +104,78 @@ class Sender:
 
     async def send(self, data: bytes) -> None:
         if self._hub.closing:
+            self._cut_if_behind()
             raise ClientGone()  # shutting down: end now (a reconnect resumes with Last-Event-ID)
+        await self._timed(self._response.write(data))
+
+    async def finish(self) -> None:
+        """End the response (the last chunk); at shutdown, a client still behind is cut off instead."""
+        if self._hub.closing:
+            self._cut_if_behind()
+        transport = self._request.transport
+        if transport is None or transport.is_closing():
+            return
+        try:
+            await self._timed(self._response.write_eof())
+        except ClientGone:
+            pass
+
+    def _cut_if_behind(self) -> None:
+        # Data still buffered: the client is not keeping up, and ending politely would wait on it
+        # (aiohttp gives handlers up to a rounded-up shutdown timeout), holding the daemon's exit.
+        transport = self._request.transport
+        if transport is not None and transport.get_write_buffer_size() > 0:
+            transport.abort()
+
+    async def _timed(self, write: Awaitable[None]) -> None:
         self._sub.sending = True
         try:
-            await asyncio.wait_for(self._response.write(data), self._timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self._timeout):  # no task per write (wait_for makes one)
+                await write
+        except TimeoutError:
             log.warning("stream_client_dropped", path=self._request.path, reason="not reading",
                         send_timeout_s=self._timeout)
-            transport = self._request.transport
-            if transport is not None:
-                transport.abort()  # frees what is buffered for it at once
+            self.abort()  # frees what is buffered for it at once
             raise ClientGone() from None
         except (ConnectionResetError, ConnectionError) as exc:
             raise ClientGone() from exc
         finally:
             self._sub.sending = False
+
+    def abort(self) -> None:
+        transport = self._request.transport
+        if transport is not None:
+            transport.abort()
+
+
+async def _prepare(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    await response.prepare(request)
+    if request.transport is not None:
+        request.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_HIGH // 4)
+    return response
+
+
+async def _send_event(request: web.Request, sender: Sender, execution_id: str, row: dict[str, Any]) -> None:
+    offset = row["offset"]
+    if row["body"] is not None:
+        await sender.send(_frame("otel", event_view(row), offset))
+        return
+    # A big body: the same frame, written piece by piece from the shared bodies.
+    bodies = request.app[keys.STORE].reader.event_bodies
+    await sender.send(b"id: %d\nevent: otel\ndata: " % offset + event_json_head(row))
+    start = 0
+    while True:
+        piece = await bodies.piece(execution_id, offset, start, PIECE)
+        if piece is None:  # deleted under us, mid-frame: the client drops the partial event and resumes
+            log.warning("stream_event_gone", execution_id=execution_id, offset=offset)
+            sender.abort()
+            raise ClientGone()
+        start += len(piece)
+        if len(piece) < PIECE:
+            await sender.send(piece + EVENT_JSON_TAIL + b"\n\n")
+            return
+        await sender.send(piece)
 
 
 RESYNC = Notice("", False)  # "re-read your state": returned after each heartbeat
@@ -138,15 +202,20 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
     if await status.get(execution_id) is None:
         raise not_found("execution", execution_id)
     _check_capacity(request)
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
-    with request.app[keys.HUB].subscribe(request.transport) as sub:
+    response = await _prepare(request)
+    hub = request.app[keys.HUB]
+    with hub.subscribe(request.transport) as sub:
         sender = Sender(request, response, sub)
         try:
             while True:
-                rows, more = await reader.events(execution_id, after, PAGE, PAGE_BYTES)
-                for row in rows:
-                    await sender.send(_frame("otel", event_view(row), row["offset"]))
+                page, more = await hub.shared_read(
+                    ("page", execution_id, after),
+                    lambda: reader.stream_events(execution_id, after, PAGE, PAGE_BYTES, PIECE))
+                rows = page[::-1]  # our own list (the page is shared): let go of what is sent
+                del page
+                while rows:
+                    row = rows.pop()
+                    await _send_event(request, sender, execution_id, row)
                     after = row["offset"]
                 if more:
                     continue
@@ -155,21 +224,19 @@ async def stream_execution(request: web.Request) -> web.StreamResponse:
                 if state is not None and Status(state["status"]).is_terminal:
                     # The ingestor commits a run's events before its terminal status; one more read
                     # covers lines committed between our last read and the status.
-                    rest, _ = await reader.events(execution_id, after, 1)
-                    if rest:
+                    if await hub.shared_read(("more", execution_id, after),
+                                             lambda: reader.has_events_after(execution_id, after)):
                         continue
                     await sender.send(_frame("status", execution_state(state)))
                     break
-                while True:
+                notice = await _next_notice(sub.queue, sender)
+                while notice is not None and notice is not RESYNC and notice.execution_id != execution_id:
                     notice = await _next_notice(sub.queue, sender)
-                    if notice is None:  # daemon shutting down
-                        await response.write_eof()
-                        return response
-                    if notice is RESYNC or notice.execution_id == execution_id:
-                        break
+                if notice is None:  # daemon shutting down
+                    break
+            await sender.finish()
         except ClientGone:
-            return response
-    await response.write_eof()
+            pass
     return response
 
 
@@ -182,8 +249,7 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
     reader = request.app[keys.STORE].reader
     status = request.app[keys.STATUS]
     _check_capacity(request)
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
+    response = await _prepare(request)
     with request.app[keys.HUB].subscribe(request.transport, keep_overflow=True) as sub:
         sender = Sender(request, response, sub)
         try:
@@ -212,7 +278,7 @@ async def stream_all(request: web.Request) -> web.StreamResponse:
                     if row is not None:
                         finished = (await eval_store.eval_progress(reader, [eval_id])).get(eval_id, 0)
                         await sender.send(_frame("eval", eval_view(row, finished)))
+            await sender.finish()
         except ClientGone:
-            return response
-    await response.write_eof()
+            pass
     return response

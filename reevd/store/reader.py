@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from reevd.models import ACTIVE_SQL, JUDGED_SQL
+from reevd.store.event_bodies import EventBodies
 from reevd.store.writes import FileState
 
 EXECUTION_COLUMNS = (
@@ -46,6 +47,7 @@ class Reader:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._conn.row_factory = aiosqlite.Row
+        self.event_bodies = EventBodies(self.event_body_size, self.event_body)
 
     async def all(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Every row of one query, as dicts (for the table modules beside this one)."""
@@ -99,6 +101,59 @@ class Reader:
                 budget -= len(row["body"])
                 rows.append(dict(row))
         return rows, False
+
+    async def stream_events(
+        self, execution_id: str, after: int, limit: int, max_bytes: int, inline_max: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Like `events`, but a body over `inline_max` bytes comes as None (read it in pieces from
+        `event_bodies`): a page holds about `max_bytes` whatever the lines' sizes. -> (rows, more).
+
+        Each query runs to its end in one hop to the reader thread: a statement left open between
+        hops keeps its current row (a whole 1 MiB body) in SQLite's memory, once per open stream."""
+        heads = list(await self._conn.execute_fetchall(
+            "SELECT offset, event_type, ts, tool_name, length(CAST(body AS BLOB)) AS size "
+            "FROM events WHERE execution_id = ? AND offset > ? ORDER BY offset LIMIT ?",
+            (execution_id, after, limit + 1),
+        ))
+        rows: list[dict[str, Any]] = []
+        inline: list[int] = []
+        budget = max_bytes
+        for head in heads:
+            size = head["size"] if head["size"] <= inline_max else 0
+            if len(rows) == limit or (rows and size > budget):
+                break
+            budget -= size
+            row = dict(head)
+            row["body"] = None
+            rows.append(row)
+            if head["size"] <= inline_max:
+                inline.append(head["offset"])
+        if inline:
+            marks = ",".join("?" * len(inline))
+            found = await self._conn.execute_fetchall(
+                f"SELECT offset, body FROM events WHERE execution_id = ? AND offset IN ({marks})", (execution_id, *inline))
+            bodies: dict[int, str] = {r[0]: r[1] for r in found}
+            for row in rows:
+                if row["offset"] in bodies:
+                    row["body"] = bodies[row["offset"]]
+        return rows, len(heads) > len(rows)
+
+    async def has_events_after(self, execution_id: str, after: int) -> bool:
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM events WHERE execution_id = ? AND offset > ? LIMIT 1", (execution_id, after))
+        return bool(list(rows))
+
+    async def event_body_size(self, execution_id: str, offset: int) -> int | None:
+        """The body's size in bytes (SQLite reads it, but nothing reaches Python)."""
+        rows = list(await self._conn.execute_fetchall(
+            "SELECT length(CAST(body AS BLOB)) FROM events WHERE execution_id = ? AND offset = ?", (execution_id, offset)))
+        return int(rows[0][0]) if rows else None
+
+    async def event_body(self, execution_id: str, offset: int) -> bytes | None:
+        """The body as stored (UTF-8 bytes), in one hop; for big bodies, go through `event_bodies`."""
+        rows = list(await self._conn.execute_fetchall(
+            "SELECT CAST(body AS BLOB) FROM events WHERE execution_id = ? AND offset = ?", (execution_id, offset)))
+        return bytes(rows[0][0]) if rows else None
 
     async def file_state(self, name: str) -> FileState | None:
         async with self._conn.execute(

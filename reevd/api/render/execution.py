@@ -48,3 +48,14 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
         "tool_name": row["tool_name"],
         "event": orjson.Fragment(row["body"]),
     }
+
+
+EVENT_JSON_TAIL = b"}"
+
+
+def event_json_head(row: dict[str, Any]) -> bytes:
+    """event_view's JSON up to its body: head + body + EVENT_JSON_TAIL is exactly
+    orjson.dumps(event_view(row)), so a big body can be written in pieces, never held whole."""
+    encoded = orjson.dumps(event_view({**row, "body": b"0"}))
+    assert encoded.endswith(b"0" + EVENT_JSON_TAIL)  # the body is the last field
+    return encoded[:-2]
