@@ -78,6 +78,8 @@ class JsonHttp:
                     answer = json.loads(raw)
                 except ValueError as exc:
                     raise HttpError(f"{where}: answer is not valid JSON ({len(raw)} bytes, truncated?): {exc}") from None
+                except RecursionError:  # json recurses per nesting level: "[[[[…" would escape as a crash
+                    raise HttpError(f"{where}: answer is not valid JSON: nested too deeply") from None
                 if 200 <= status < 300:
                     return answer
                 raise HttpError(f"{where}: HTTP {status}: {_error_text(answer)}", status, answer)

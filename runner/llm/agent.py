@@ -20,7 +20,7 @@ from runner import __version__
 from runner.actions import RawInstruction
 from runner.b58 import is_pubkey
 from runner.agents.base import AgentError, AgentInput, AgentOutput, ToolCallback
-from runner.agents.catalog import AgentConfig
+from runner.agents.catalog import AgentConfig, public_url
 from runner.agents.deterministic import AgentError as BuilderError
 from runner.formats import llm_file_name
 from runner.llm.backend import ChatBackend, LlmCallError
@@ -94,7 +94,7 @@ class LlmAgent:
             self._log = None
         fields: dict[str, Any] = {
             "model": self.config.model,
-            "provider_url": self.config.base_url,
+            "provider_url": public_url(self.config.base_url),
             "usage": self.usage.to_dict(),
         }
         price = self.settings.prices.get(self.config.model) or self.settings.prices.get(self.name)
@@ -202,7 +202,7 @@ class LlmAgent:
                 "step": step,
                 "turn": turn,
                 "model": self.config.model,
-                "provider_url": self.config.base_url,
+                "provider_url": public_url(self.config.base_url),
                 "request": request,
                 "response": response,
                 "latency_ms": latency_ms,

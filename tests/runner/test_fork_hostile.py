@@ -1,0 +1,87 @@
+"""Fork-mode inputs built to break the loader: nested JSON in snapshots and RPC answers, mistyped records."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.fork.http import JsonHttp
+from runner.fork.rpc import RpcClient, RpcError
+from runner.fork.snapshot import SnapshotError, load_snapshot
+
+USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def _snapshot(tmp_path: Path, doc: Any = None, raw: bytes | None = None) -> Path:
+    path = tmp_path / "x.json.gz"
+    path.write_bytes(gzip.compress(raw if raw is not None else json.dumps(doc).encode()))
+    return path
+
+
+def _doc(**over: Any) -> dict[str, Any]:
+    return {"format": "reev-snapshot", "version": 1, "benchmark_id": "x", "key_seed": "00" * 32,
+            "accounts": {}, "http": {}, **over}
+
+
+def test_deeply_nested_snapshot_is_a_snapshot_error(tmp_path: Path) -> None:
+    """A small gzip holding 100,000 nested brackets is refused with a SnapshotError, not a RecursionError."""
+    path = _snapshot(tmp_path, raw=b"[" * 100_000)
+    assert path.stat().st_size < 2_000
+    with pytest.raises(SnapshotError, match="nested too deeply"):
+        load_snapshot(path)
+
+
+@pytest.mark.parametrize("slot", ["x", [1], -1, 1.5])
+def test_mistyped_absent_slot_is_a_snapshot_error(tmp_path: Path, slot: Any) -> None:
+    """An absent account whose slot is not a whole number is refused, naming the account."""
+    path = _snapshot(tmp_path, _doc(accounts={USDC: {"absent": True, "slot": slot}}))
+    with pytest.raises(SnapshotError, match=f"account {USDC}: slot"):
+        load_snapshot(path)
+
+
+@pytest.mark.parametrize("record", [{"status": "two hundred"}, {"status": None}, "not an object", {"status": 99999}])
+def test_mistyped_http_record_is_refused_at_load(tmp_path: Path, record: Any) -> None:
+    """A recorded API answer without a valid HTTP status is refused when the snapshot loads, not mid-run."""
+    path = _snapshot(tmp_path, _doc(http={"GET /swap/v1/quote?a=1": record}))
+    with pytest.raises(SnapshotError, match="http: 'GET /swap/v1/quote"):
+        load_snapshot(path)
+
+
+class _NestedAnswer(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"jsonrpc":"2.0","result":' + b"[" * 100_000
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def nested_rpc() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NestedAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_deeply_nested_rpc_answer_is_an_rpc_error(nested_rpc: str) -> None:
+    """An RPC answer nested 100,000 deep is an RpcError saying so, not a RecursionError."""
+    with pytest.raises(RpcError, match="nested too deeply"):
+        RpcClient(nested_rpc, JsonHttp(attempts=1)).get_multiple_accounts([USDC])
