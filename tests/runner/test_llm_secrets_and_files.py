@@ -130,3 +130,61 @@ def test_absurd_amounts_are_tool_errors_the_model_can_correct(tmp_path: Path, am
 def test_text_reply_helper_is_used() -> None:
     """The scripted text turn carries its content (guards this module's imports)."""
     assert text("x").content == "x"
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deeply_nested_tool_arguments_are_an_error_result_not_a_failed_run(tmp_path: Path) -> None:
+    """Arguments nested 300 deep (orjson reads them, cannot write them back) get an error result; the model corrects itself."""
+    deep = Call("sol_transfer", json.dumps({"user_pubkey": _nested(300)}))
+    script = [calls(deep), *SOLUTIONS["001-sol-transfer"]]
+    with FakeOpenAI(script, key=KEY) as fake:
+        env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": fake.base_url, "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
+        result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:fake-model", env), "s1", tmp_path)
+    assert result.error is None and result.score == 1.0 and result.steps[0]["info"]["tool_errors"] == 1
+    first = json.loads([m for m in fake.requests[1]["messages"] if m["role"] == "tool"][0]["content"])
+    assert "nested deeper" in first["error"]
+
+
+class _DeepObjectArguments(BaseHTTPRequestHandler):
+    """A completion whose tool call carries its arguments as an object nested 300 deep (written by hand:
+    orjson, which the fake server uses, cannot write it)."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        args = '{"user_pubkey":' + "[" * 300 + "1" + "]" * 300 + "}"
+        call = '{"id":"c1","type":"function","function":{"name":"sol_transfer","arguments":' + args + "}}"
+        body = ('{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,'
+                '"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[' + call + "]}}]}").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_deeply_nested_object_arguments_end_the_run_with_a_session(tmp_path: Path) -> None:
+    """A reply whose object-valued arguments nest 300 deep ends Failed with a clear error, the session and llm log written."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DeepObjectArguments)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
+               "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
+        result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:m", env), "s1", tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert result.error is not None and "nested deeper than" in result.error
+    assert json.loads(result.session_path.read_text())["final_result"]["status"] == "Failed"
+    line = json.loads((tmp_path / "llm_s1.jsonl").read_text().splitlines()[0])
+    assert "nested deeper than" in line["error"] and line["response"] is None
