@@ -31,6 +31,7 @@ from typing import Any
 
 from runner.atomic import write_atomic
 from runner.fork.accounts import AccountDecodeError, FetchedAccount
+from runner.json_depth import too_deep
 
 FORMAT = "reev-snapshot"
 VERSION = 1
@@ -109,6 +110,8 @@ def load_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{where}: not valid JSON: {exc}") from None
     except RecursionError:  # a few KB of gzip can hold 100,000 nested brackets
         raise SnapshotError(f"{where}: not valid JSON: nested too deeply") from None
+    if too_deep(doc):  # recorded answers are replayed into OTEL and session files
+        raise SnapshotError(f"{where}: not valid JSON: nested too deeply")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError(f"{where}: format: not a {FORMAT} file")
     if doc.get("version") != VERSION:

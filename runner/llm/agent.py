@@ -23,6 +23,7 @@ from runner.agents.base import AgentError, AgentInput, AgentOutput, ToolCallback
 from runner.agents.catalog import AgentConfig, public_url
 from runner.agents.deterministic import AgentError as BuilderError
 from runner.formats import llm_file_name
+from runner.json_depth import MAX_JSON_DEPTH, too_deep
 from runner.llm.backend import ChatBackend, LlmCallError
 from runner.llm.context import SYSTEM_PROMPT, render_user_message, truncate_prompt
 from runner.llm.log import LlmLog
@@ -170,7 +171,7 @@ class LlmAgent:
             self._record(step, turn, request, None, exc.latency_ms, exc.retries, None, False, str(exc))
             raise AgentError(f"model API failed after {exc.retries} retries: {exc}") from None
         body = exchange.response
-        if _too_deep(body):
+        if too_deep(body):
             # orjson parses 1024 levels but writes only 254: such an answer could not be logged
             # (nor its tool arguments echoed back), so it ends the step with a clear error.
             why = f"model API answered with JSON nested deeper than {MAX_JSON_DEPTH} levels"
@@ -239,7 +240,7 @@ class LlmAgent:
                     raise ToolError(f"arguments are not valid JSON ({exc}); send a JSON object as a string") from None
             if not isinstance(args, dict):
                 raise ToolError("arguments must be a JSON object")
-            if _too_deep(args):
+            if too_deep(args):
                 args = raw_args = "(not shown: nested too deeply)"
                 raise ToolError(f"arguments are nested deeper than {MAX_JSON_DEPTH} levels; send a flat JSON object")
             tool = offered.get(name)
@@ -263,21 +264,6 @@ class LlmAgent:
                 },
             )
         return output, instructions
-
-
-MAX_JSON_DEPTH = 64  # far beyond any tool's arguments, far below orjson.dumps' limit of 254
-
-
-def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when a decoded JSON value nests deeper than `limit` (iterative: no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 def _wire_call(call: Any, index: int, step: int, turn: int) -> dict[str, Any]:

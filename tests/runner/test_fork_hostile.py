@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from runner.fork.http import JsonHttp
+from runner.fork.http import HttpError, JsonHttp
 from runner.fork.rpc import RpcClient, RpcError
 from runner.fork.snapshot import SnapshotError, load_snapshot
 
@@ -55,9 +55,16 @@ def test_mistyped_http_record_is_refused_at_load(tmp_path: Path, record: Any) ->
 
 
 class _NestedAnswer(BaseHTTPRequestHandler):
+    """Answers POST with JSON nested 100,000 deep (cut short) and GET with a whole answer nested 300 deep."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._send(b'{"outAmount":' + b"[" * 300 + b"1" + b"]" * 300 + b"}")
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b'{"jsonrpc":"2.0","result":' + b"[" * 100_000
+        self._send(b'{"jsonrpc":"2.0","result":' + b"[" * 100_000)
+
+    def _send(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -85,3 +92,19 @@ def test_deeply_nested_rpc_answer_is_an_rpc_error(nested_rpc: str) -> None:
     """An RPC answer nested 100,000 deep is an RpcError saying so, not a RecursionError."""
     with pytest.raises(RpcError, match="nested too deeply"):
         RpcClient(nested_rpc, JsonHttp(attempts=1)).get_multiple_accounts([USDC])
+
+
+def test_api_answer_nested_300_deep_is_an_http_error(nested_rpc: str) -> None:
+    """A whole answer nested 300 deep (json reads it; orjson could not write it to OTEL or the session) is refused."""
+    with pytest.raises(HttpError, match="nested deeper than 64 levels"):
+        JsonHttp(attempts=1).request("GET", nested_rpc + "/swap/v1/quote")
+
+
+def test_snapshot_nested_300_deep_is_a_snapshot_error(tmp_path: Path) -> None:
+    """A recorded API answer nested 300 deep is refused when the snapshot loads."""
+    deep: Any = 1
+    for _ in range(300):
+        deep = [deep]
+    path = _snapshot(tmp_path, _doc(http={"GET /swap/v1/quote": {"status": 200, "body": deep}}))
+    with pytest.raises(SnapshotError, match="nested too deeply"):
+        load_snapshot(path)
