@@ -285,10 +285,13 @@ def _wire_call(call: Any, index: int, step: int, turn: int) -> dict[str, Any]:
 def build_llm_agent(config: AgentConfig, env: Mapping[str, str]) -> LlmAgent:
     """The real agent: OpenAI client (+ optional cache) with the REEV_LLM_* settings."""
     from runner.llm.backend import CachingBackend, OpenAIBackend
-    from runner.llm.settings import load_settings
+    from runner.llm.settings import SettingsError, load_settings
 
     settings = load_settings(env)
     backend: ChatBackend = OpenAIBackend(config.base_url, config.api_key, settings.timeout_s, settings.max_retries)
     if settings.cache_dir:
-        backend = CachingBackend(backend, Path(settings.cache_dir))
+        try:
+            backend = CachingBackend(backend, Path(settings.cache_dir))
+        except OSError as exc:  # a usage error (one line), not a traceback
+            raise SettingsError(f"REEV_LLM_CACHE_DIR: {settings.cache_dir}: cannot create: {exc.strerror or exc}") from None
     return LlmAgent(config, settings, backend, env)
