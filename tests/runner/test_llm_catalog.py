@@ -103,7 +103,6 @@ def test_cli_llm_run_takes_its_key_from_the_environment(tmp_path: Path) -> None:
 
 def test_listed_base_url_carries_no_credentials_or_query() -> None:
     """A provider URL with user:pass@ or ?api-key= is listed (GET /api/v1/agents) without either."""
-
     env = {"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "https://user:PASSTOKEN@proxy.example:8443/v1?api-key=QTOKEN"}
     info = describe("gpt-4o-mini", env)
     assert info.base_url == "https://proxy.example:8443/v1"
