@@ -108,3 +108,16 @@ def test_snapshot_nested_300_deep_is_a_snapshot_error(tmp_path: Path) -> None:
     path = _snapshot(tmp_path, _doc(http={"GET /swap/v1/quote": {"status": 200, "body": deep}}))
     with pytest.raises(SnapshotError, match="nested too deeply"):
         load_snapshot(path)
+
+
+def test_jupiter_instruction_data_longer_than_a_transaction_is_refused_before_encoding() -> None:
+    """Instruction data over 1232 bytes is refused by name (base58-encoding 10 MB of it would take days)."""
+    import base64
+
+    from runner.jupiter.instructions import InstructionFormatError, lend_instructions
+
+    answer = {"instructions": [{"programId": USDC, "accounts": [], "data": base64.b64encode(b"\1" * 10_000_000).decode()}]}
+    with pytest.raises(InstructionFormatError, match=r"instructions\[0\]\.data: longer than a transaction"):
+        lend_instructions(answer)
+    fits = {"programId": USDC, "accounts": [], "data": base64.b64encode(b"\1" * 1232).decode()}
+    assert len(lend_instructions(fits)) == 1
