@@ -121,3 +121,47 @@ def test_jupiter_instruction_data_longer_than_a_transaction_is_refused_before_en
         lend_instructions(answer)
     fits = {"programId": USDC, "accounts": [], "data": base64.b64encode(b"\1" * 1232).decode()}
     assert len(lend_instructions(fits)) == 1
+
+
+class _EchoingRpc(BaseHTTPRequestHandler):
+    """An RPC node that refuses the request by quoting back the URL it was called with (token included)."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "error": {"code": -32401, "message": f"invalid api key in {self.path}"}})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_rpc_token_quoted_back_by_the_node_reaches_no_file_and_no_error(tmp_path: Path) -> None:
+    """A node that quotes the URL's path and query tokens in its error: the run fails, and neither token is written or reported."""
+    from runner.agents import get_agent
+    from runner.benchmark import load_benchmark_text
+    from runner.fork.sources import LiveSource
+    from runner.run import run_benchmark
+    from tests.fakes.world import FORK_BENCHMARK
+
+    path_token, query_token = "PathToken0123456789abcdef", "QueryToken0123456789"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingRpc)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{path_token}/?api-key={query_token}"
+        source = LiveSource(RpcClient(url, JsonHttp(attempts=1)))
+        bench = load_benchmark_text(FORK_BENCHMARK, "fork.yml")
+        result = run_benchmark(bench, get_agent("deterministic"), "echo", tmp_path, source)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert result.error is not None and "invalid api key in /***/?api-key=***" in result.error
+    for path in (result.session_path, result.otel_path):
+        body = path.read_text()
+        assert path_token not in body and query_token not in body, path.name
+        json.loads(body.splitlines()[0] if path == result.otel_path else body)
