@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from runner.fork.http import HttpError, JsonHttp
 from runner.fork.rpc import RpcClient, RpcError
 from runner.fork.snapshot import SnapshotError, load_snapshot
+from tests.fakes.server import serving
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
@@ -54,38 +54,24 @@ def test_mistyped_http_record_is_refused_at_load(tmp_path: Path, record: Any) ->
         load_snapshot(path)
 
 
-class _NestedAnswer(BaseHTTPRequestHandler):
-    """Answers POST with JSON nested 100,000 deep (cut short) and GET with a whole answer nested 300 deep."""
+def _raw_json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self._send(b'{"outAmount":' + b"[" * 300 + b"1" + b"]" * 300 + b"}")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(b'{"jsonrpc":"2.0","result":' + b"[" * 100_000)
+async def _nested_whole(request: web.Request) -> web.Response:
+    """A whole answer nested 300 deep."""
+    return _raw_json(b'{"outAmount":' + b"[" * 300 + b"1" + b"]" * 300 + b"}")
 
-    def _send(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
+async def _nested_cut_short(request: web.Request) -> web.Response:
+    """JSON nested 100,000 deep (cut short)."""
+    return _raw_json(b'{"jsonrpc":"2.0","result":' + b"[" * 100_000)
 
 
 @pytest.fixture
 def nested_rpc() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NestedAnswer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(post=_nested_cut_short, get=_nested_whole) as url:
+        yield url
 
 
 def test_deeply_nested_rpc_answer_is_an_rpc_error(nested_rpc: str) -> None:
@@ -123,20 +109,10 @@ def test_jupiter_instruction_data_longer_than_a_transaction_is_refused_before_en
     assert len(lend_instructions(fits)) == 1
 
 
-class _EchoingRpc(BaseHTTPRequestHandler):
+async def _refuse_quoting_the_url(request: web.Request) -> web.Response:
     """An RPC node that refuses the request by quoting back the URL it was called with (token included)."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "error": {"code": -32401, "message": f"invalid api key in {self.path}"}})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args: object) -> None:
-        pass
+    error = {"code": -32401, "message": f"invalid api key in {request.path_qs}"}
+    return _raw_json(json.dumps({"jsonrpc": "2.0", "id": 1, "error": error}).encode())
 
 
 def test_rpc_token_quoted_back_by_the_node_reaches_no_file_and_no_error(tmp_path: Path) -> None:
@@ -148,18 +124,11 @@ def test_rpc_token_quoted_back_by_the_node_reaches_no_file_and_no_error(tmp_path
     from tests.fakes.world import FORK_BENCHMARK
 
     path_token, query_token = "PathToken0123456789abcdef", "QueryToken0123456789"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingRpc)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{path_token}/?api-key={query_token}"
+    with serving(post=_refuse_quoting_the_url) as base:
+        url = f"{base}/{path_token}/?api-key={query_token}"
         source = LiveSource(RpcClient(url, JsonHttp(attempts=1)))
         bench = load_benchmark_text(FORK_BENCHMARK, "fork.yml")
         result = run_benchmark(bench, get_agent("deterministic"), "echo", tmp_path, source)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
     assert result.error is not None and "invalid api key in /***/?api-key=***" in result.error
     for path in (result.session_path, result.otel_path):
         body = path.read_text()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from runner.agents import get_agent
 from runner.benchmark import load_benchmark_file
@@ -17,6 +16,7 @@ from runner.llm.backend import request_key
 from runner.run import run_benchmark
 from runner.safe_files import UnsafeFile
 from tests.fakes.openai_server import Call, FakeOpenAI, calls, text
+from tests.fakes.server import serving
 from tests.runner.conftest import BENCHMARKS
 from tests.runner.llm_scripts import SOLUTIONS
 
@@ -30,34 +30,20 @@ def _no_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-class _EchoingHandler(BaseHTTPRequestHandler):
+def _raw_json(status: int, body: bytes) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+async def _refuse_quoting_the_key(request: web.Request) -> web.Response:
     """Refuses every key the way some OpenAI-compatible proxies do: by quoting it back."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}})
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *args: object) -> None:
-        pass
+    key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return _raw_json(401, json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}}).encode())
 
 
 @pytest.fixture
 def echoing_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1?api-key={URL_TOKEN}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(_refuse_quoting_the_key) as url:
+        yield f"{url}/v1?api-key={URL_TOKEN}"
 
 
 def test_a_key_echoed_by_the_server_reaches_no_file_and_no_message(tmp_path: Path, echoing_url: str) -> None:
@@ -151,39 +137,21 @@ def test_deeply_nested_tool_arguments_are_an_error_result_not_a_failed_run(tmp_p
     assert "nested deeper" in first["error"]
 
 
-class _DeepObjectArguments(BaseHTTPRequestHandler):
+async def _deep_object_arguments(request: web.Request) -> web.Response:
     """A completion whose tool call carries its arguments as an object nested 300 deep (written by hand:
     orjson, which the fake server uses, cannot write it)."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        args = '{"user_pubkey":' + "[" * 300 + "1" + "]" * 300 + "}"
-        call = '{"id":"c1","type":"function","function":{"name":"sol_transfer","arguments":' + args + "}}"
-        body = ('{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,'
-                '"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[' + call + "]}}]}").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    args = '{"user_pubkey":' + "[" * 300 + "1" + "]" * 300 + "}"
+    call = '{"id":"c1","type":"function","function":{"name":"sol_transfer","arguments":' + args + "}}"
+    return _raw_json(200, ('{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,'
+                           '"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":['
+                           + call + "]}}]}").encode())
 
 
 def test_deeply_nested_object_arguments_end_the_run_with_a_session(tmp_path: Path) -> None:
     """A reply whose object-valued arguments nest 300 deep ends Failed with a clear error, the session and llm log written."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _DeepObjectArguments)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
-               "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
+    with serving(_deep_object_arguments) as url:
+        env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"{url}/v1", "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
         result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:m", env), "s1", tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
     assert result.error is not None and "nested deeper than" in result.error
     assert json.loads(result.session_path.read_text())["final_result"]["status"] == "Failed"
     line = json.loads((tmp_path / "llm_s1.jsonl").read_text().splitlines()[0])
