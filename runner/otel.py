@@ -16,6 +16,7 @@ import orjson
 from runner import __version__
 from runner.formats import EventType, otel_file_name
 from runner.safe_files import open_append
+from runner.secrets import scrub_bytes
 
 OTEL_PATH_ENV = "REEV_ENHANCED_OTEL_FILE"  # upstream's name; "{session_id}" is substituted
 
@@ -33,8 +34,9 @@ def _now() -> str:
 
 
 class OtelWriter:
-    def __init__(self, path: Path, session_id: str, agent_version: str) -> None:
+    def __init__(self, path: Path, session_id: str, agent_version: str, secrets: tuple[str, ...] = ()) -> None:
         self.path = path
+        self._secrets = secrets  # masked in every line (runner/secrets.py)
         self.session_id = session_id
         self.agent_version = agent_version
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,7 @@ class OtelWriter:
             "timing": {"flow_timeuse_ms": flow_ms, "step_timeuse_ms": step_ms},
             "metadata": metadata or {},
         }
-        line = orjson.dumps(record) + b"\n"
+        line = scrub_bytes(orjson.dumps(record), self._secrets) + b"\n"
         written = os.write(self._fd, line)
         while written < len(line):  # only on a short write (e.g. disk full mid-line)
             written += os.write(self._fd, line[written:])

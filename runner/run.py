@@ -6,6 +6,7 @@ the VM fails: then success is false, status Failed, and final_result.error says 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from runner.agents import Agent, AgentInput, AgentOutput
 from runner.benchmark import Benchmark
 from runner.formats import EventType
 from runner.otel import OtelWriter, otel_path
+from runner.secrets import run_secrets, scrub_text
 from runner.score import Score, evaluate_assertions, final_score, is_success
 from runner.session import build_session, write_session_atomic
 
@@ -62,7 +64,9 @@ def run_benchmark(
     open_session = getattr(agent, "open_session", None)  # LLM agents keep a per-session log
     if open_session is not None:
         open_session(session_id, sessions_dir)
-    with OtelWriter(o_path, session_id, agent.version) as otel:
+    rpc = getattr(source, "rpc", None)  # a live source: its URL may carry a token
+    secrets = run_secrets(os.environ, [rpc.url] if rpc is not None else [])
+    with OtelWriter(o_path, session_id, agent.version, secrets) as otel:
         try:
             from runner.env import SolanaEnv  # lazy: solders is only needed to run
 
@@ -136,6 +140,7 @@ def run_benchmark(
             error = f"runner error: {type(exc).__name__}: {exc}"
             scored, last_ok = Score(0.0, 0.0, 0.0), False
 
+        error = scrub_text(error, secrets) if error is not None else None  # also printed on stderr
         success = error is None and is_success(scored.score, last_ok)
         close_session = getattr(agent, "close_session", None)
         extra: dict[str, Any] = close_session() if close_session is not None else {}
@@ -170,7 +175,7 @@ def run_benchmark(
                 "error": error,
             },
         )
-    s_path = write_session_atomic(sessions_dir, session)
+    s_path = write_session_atomic(sessions_dir, session, secrets)
     return RunResult(
         session_id=session_id,
         benchmark_id=bench.id,

@@ -15,6 +15,7 @@ import orjson
 from runner import __version__
 from runner.atomic import write_atomic
 from runner.formats import SessionStatus, session_file_name
+from runner.secrets import scrub_bytes
 
 
 def build_session(
@@ -60,7 +61,7 @@ def build_session(
     }
 
 
-def write_session_atomic(sessions_dir: Path, session: dict[str, Any]) -> Path:
+def write_session_atomic(sessions_dir: Path, session: dict[str, Any], secrets: tuple[str, ...] = ()) -> Path:
     sessions_dir.mkdir(parents=True, exist_ok=True)
-    body = orjson.dumps(session, option=orjson.OPT_INDENT_2) + b"\n"
+    body = scrub_bytes(orjson.dumps(session, option=orjson.OPT_INDENT_2), secrets) + b"\n"
     return write_atomic(sessions_dir / session_file_name(session["session_id"]), body)

@@ -46,7 +46,8 @@ new LiveStream("/api/v1/stream", {
 function route() {
   const started = performance.now();
   const { parts, params } = parse();
-  const key = BY_KEY[parts[0]] ? parts[0] : "runs";
+  // Own keys only: "#/constructor" or "#/__proto__" must not reach Object.prototype.
+  const key = Object.hasOwn(BY_KEY, parts[0] || "") ? parts[0] : "runs";
   if (current && current.unmount) current.unmount();
   for (const a of nav.querySelectorAll("a")) {
     a.toggleAttribute("aria-current", a.dataset.view === key || (key === "executions" && a.dataset.view === "runs"));

@@ -4,8 +4,17 @@
 export function parse(hash = location.hash) {
   const raw = hash.replace(/^#/, "") || "/runs";
   const [path, search = ""] = raw.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decodePart);
   return { parts, params: Object.fromEntries(new URLSearchParams(search)) };
+}
+
+// A hand-typed or crafted link ("#/runs/%E0") must not throw: keep what cannot be decoded as is.
+function decodePart(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 export function href(path, params = {}) {

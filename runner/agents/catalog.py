@@ -16,6 +16,7 @@ reev; an unknown name is an error, never a silent fallback to the deterministic 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -83,6 +84,20 @@ class AgentConfigError(ValueError):
         super().__init__(message)
 
 
+def public_url(url: str) -> str:
+    """The URL without credentials or query (user:pass@ and ?api-key= can hold a key): what
+    session files, logs, error messages and API answers show of a provider's URL."""
+    try:
+        p = urllib.parse.urlsplit(url)
+        host = p.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+        if p.port:
+            host = f"{host}:{p.port}"
+    except ValueError:
+        return "<invalid URL>"
+    return urllib.parse.urlunsplit((p.scheme, host, p.path, "", ""))
+
+
 def is_known(name: str) -> bool:
     return _provider(name) is not None
 
@@ -123,7 +138,7 @@ def describe(name: str, env: Mapping[str, str]) -> AgentInfo:
     if provider == "builtin":
         return AgentInfo(name, provider, None, None, True, None)
     model, base_url, _key, missing = _settings(name, provider, env)
-    return AgentInfo(name, provider, model, base_url, missing is None, missing)
+    return AgentInfo(name, provider, model, public_url(base_url) if base_url else None, missing is None, missing)
 
 
 def describe_agents(env: Mapping[str, str], extra: Iterable[str] = ()) -> list[AgentInfo]:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from runner.json_depth import MAX_JSON_DEPTH, too_deep
+
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_ATTEMPTS = 4
 DEFAULT_BACKOFF_S = 0.25
@@ -78,6 +80,10 @@ class JsonHttp:
                     answer = json.loads(raw)
                 except ValueError as exc:
                     raise HttpError(f"{where}: answer is not valid JSON ({len(raw)} bytes, truncated?): {exc}") from None
+                except RecursionError:  # json recurses per nesting level: "[[[[…" would escape as a crash
+                    raise HttpError(f"{where}: answer is not valid JSON: nested too deeply") from None
+                if too_deep(answer):  # no real answer nests so deep; the writers could not keep it
+                    raise HttpError(f"{where}: answer is nested deeper than {MAX_JSON_DEPTH} levels")
                 if 200 <= status < 300:
                     return answer
                 raise HttpError(f"{where}: HTTP {status}: {_error_text(answer)}", status, answer)

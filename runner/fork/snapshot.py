@@ -31,6 +31,7 @@ from typing import Any
 
 from runner.atomic import write_atomic
 from runner.fork.accounts import AccountDecodeError, FetchedAccount
+from runner.json_depth import too_deep
 
 FORMAT = "reev-snapshot"
 VERSION = 1
@@ -107,6 +108,10 @@ def load_snapshot(path: Path) -> Snapshot:
         doc = json.loads(raw)
     except ValueError as exc:
         raise SnapshotError(f"{where}: not valid JSON: {exc}") from None
+    except RecursionError:  # a few KB of gzip can hold 100,000 nested brackets
+        raise SnapshotError(f"{where}: not valid JSON: nested too deeply") from None
+    if too_deep(doc):  # recorded answers are replayed into OTEL and session files
+        raise SnapshotError(f"{where}: not valid JSON: nested too deeply")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError(f"{where}: format: not a {FORMAT} file")
     if doc.get("version") != VERSION:
@@ -133,11 +138,18 @@ def load_snapshot(path: Path) -> Snapshot:
             if not isinstance(d, dict):
                 raise AccountDecodeError(f"account {address}: expected an object")
             if d.get("absent"):
+                slot = d.get("slot", 0)
+                if isinstance(slot, bool) or not isinstance(slot, int) or slot < 0:
+                    raise AccountDecodeError(f"account {address}: slot: expected a whole number")
                 snap.accounts[address] = None
-                snap.absent_slots[address] = int(d.get("slot", 0))
+                snap.absent_slots[address] = slot
             else:
                 snap.accounts[address] = FetchedAccount.from_json(address, d)
     except AccountDecodeError as exc:
         raise SnapshotError(f"{where}: accounts: {exc}") from None
+    for key, rec in http.items():  # checked here, so a replay never trips over a bad record
+        status = rec.get("status") if isinstance(rec, dict) else None
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise SnapshotError(f"{where}: http: {key[:200]!r}: expected {{status: 100..599, body}}")
     snap.http = http
     return snap

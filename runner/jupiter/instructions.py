@@ -13,6 +13,7 @@ from typing import Any
 from runner.actions import AccountMetaData, RawInstruction
 from runner.b58 import b58encode, is_pubkey
 
+PACKET_DATA_SIZE = 1232  # Solana's largest serialized transaction, in bytes
 SWAP_PARTS = ("tokenLedgerInstruction", "computeBudgetInstructions", "setupInstructions", "swapInstruction",
               "cleanupInstruction", "otherInstructions")
 
@@ -38,6 +39,10 @@ def to_raw(ix: Any, where: str) -> RawInstruction:
     data = ix.get("data", "")
     if not isinstance(data, str):
         raise InstructionFormatError(f"{where}.data: expected a base64 string")
+    if len(data) > (PACKET_DATA_SIZE + 2) // 3 * 4:
+        # Checked before encoding: base58 is quadratic (10 MB would take days), and data larger
+        # than a whole transaction could never be executed anyway.
+        raise InstructionFormatError(f"{where}.data: longer than a transaction ({PACKET_DATA_SIZE} bytes)")
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):

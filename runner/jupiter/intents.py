@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from runner.agents.base import AgentError
+from runner.agents.deterministic import base_units
 from runner.jupiter.mints import SHARE_ASSET, SYMBOLS
 from runner.programs import USER_WALLET
 
@@ -52,18 +53,14 @@ def tool_calls(
             "user_pubkey": user, "input_mint": src[0], "output_mint": dst[0],
             "amount": _units(m["amount"], src[1]),
         }))
-    for m in DEPOSIT_RE.finditer(prompt):
-        mint, dec = _sym(m["sym"])
-        found.append((m.start(), "jupiter_lend_earn_deposit",
-                      {"user_pubkey": user, "asset_mint": mint, "amount": _units(m["amount"], dec)}))
+    for regex, tool in ((DEPOSIT_RE, "jupiter_lend_earn_deposit"), (WITHDRAW_RE, "jupiter_lend_earn_withdraw")):
+        for m in regex.finditer(prompt):
+            mint, dec = _sym(m["sym"])
+            found.append((m.start(), tool, {"user_pubkey": user, "asset_mint": mint, "amount": _units(m["amount"], dec)}))
     for m in DEPOSIT_ALL_RE.finditer(prompt):
         mint, _ = _sym(m["sym"])
         amount = _balance(mint, key_map.get(user, ""), states)
         found.append((m.start(), "jupiter_lend_earn_deposit", {"user_pubkey": user, "asset_mint": mint, "amount": amount}))
-    for m in WITHDRAW_RE.finditer(prompt):
-        mint, dec = _sym(m["sym"])
-        found.append((m.start(), "jupiter_lend_earn_withdraw",
-                      {"user_pubkey": user, "asset_mint": mint, "amount": _units(m["amount"], dec)}))
     for m in MINT_RE.finditer(prompt):
         mint, dec = _sym(m["sym"])
         found.append((m.start(), "jupiter_lend_earn_mint",
@@ -89,13 +86,11 @@ def _sym(symbol: str) -> tuple[str, int]:
 
 
 def _units(amount: str, decimals: int) -> int:
+    """The deterministic agent's reading of an amount (one rule for both), as an IntentError."""
     try:
-        value = Decimal(amount) * (10**decimals)
-    except InvalidOperation:
-        raise IntentError(f"cannot read amount {amount!r}") from None
-    if value != value.to_integral_value():
-        raise IntentError(f"amount {amount} has more than {decimals} decimals")
-    return int(value)
+        return base_units(amount, decimals)
+    except AgentError as exc:
+        raise IntentError(str(exc)) from None
 
 
 def _balance(mint: str, owner: str, states: Mapping[str, Mapping[str, Any]]) -> int:

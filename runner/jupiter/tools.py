@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.b58 import is_pubkey
-from runner.jupiter.client import JupiterClient, JupiterError
+from runner.jupiter.client import LEND_OPS, JupiterClient, JupiterError
 from runner.jupiter.instructions import InstructionFormatError, lend_instructions, swap_instructions
 from runner.jupiter.mints import SYMBOLS
 
@@ -166,6 +166,19 @@ def _schema(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
 _ADDR = {"type": "string", "description": "a placeholder name such as USER_WALLET_PUBKEY, or a base58 address"}
 _MINT = {"type": "string", "description": "a token mint address (base58) or a symbol such as SOL or USDC"}
 
+_LEND_PARAMS = {"user_pubkey": _ADDR, "signer": _ADDR, "asset_mint": _MINT, "asset": _MINT}
+
+
+def _lend_tool(op: str, description: str, params: tuple[str, str, str]) -> Tool:
+    """jupiter_lend_earn_<op>: `params` are upstream's names in order (a wallet, an asset, the value)."""
+    value_key = LEND_OPS[op]
+    user_key = next(p for p in params if _LEND_PARAMS.get(p) is _ADDR)
+    asset_key = next(p for p in params if _LEND_PARAMS.get(p) is _MINT)
+    props = {p: _LEND_PARAMS.get(p, {"type": "integer", "minimum": 1}) for p in params}
+    return Tool(f"jupiter_lend_earn_{op}", description, _schema(props, list(params)),
+                _lend(op, asset_key, user_key, value_key))
+
+
 JUPITER_TOOLS: tuple[Tool, ...] = (
     Tool(
         "jupiter_swap",
@@ -183,34 +196,14 @@ JUPITER_TOOLS: tuple[Tool, ...] = (
         ),
         _swap,
     ),
-    Tool(
-        "jupiter_lend_earn_deposit",
-        "Deposit tokens into Jupiter Lend Earn (amount in the asset's smallest units).",
-        _schema({"user_pubkey": _ADDR, "asset_mint": _MINT, "amount": {"type": "integer", "minimum": 1}},
-                ["user_pubkey", "asset_mint", "amount"]),
-        _lend("deposit", "asset_mint", "user_pubkey", "amount"),
-    ),
-    Tool(
-        "jupiter_lend_earn_withdraw",
-        "Withdraw tokens from Jupiter Lend Earn (amount of the underlying asset, smallest units).",
-        _schema({"user_pubkey": _ADDR, "asset_mint": _MINT, "amount": {"type": "integer", "minimum": 1}},
-                ["user_pubkey", "asset_mint", "amount"]),
-        _lend("withdraw", "asset_mint", "user_pubkey", "amount"),
-    ),
-    Tool(
-        "jupiter_lend_earn_mint",
-        "Mint Jupiter Lend Earn share tokens (e.g. jlUSDC) for an asset; shares in smallest units.",
-        _schema({"asset": _MINT, "signer": _ADDR, "shares": {"type": "integer", "minimum": 1}},
-                ["asset", "signer", "shares"]),
-        _lend("mint", "asset", "signer", "shares"),
-    ),
-    Tool(
-        "jupiter_lend_earn_redeem",
-        "Redeem Jupiter Lend Earn share tokens back to the asset; shares in smallest units.",
-        _schema({"asset": _MINT, "signer": _ADDR, "shares": {"type": "integer", "minimum": 1}},
-                ["asset", "signer", "shares"]),
-        _lend("redeem", "asset", "signer", "shares"),
-    ),
+    _lend_tool("deposit", "Deposit tokens into Jupiter Lend Earn (amount in the asset's smallest units).",
+               ("user_pubkey", "asset_mint", "amount")),
+    _lend_tool("withdraw", "Withdraw tokens from Jupiter Lend Earn (amount of the underlying asset, smallest units).",
+               ("user_pubkey", "asset_mint", "amount")),
+    _lend_tool("mint", "Mint Jupiter Lend Earn share tokens (e.g. jlUSDC) for an asset; shares in smallest units.",
+               ("asset", "signer", "shares")),
+    _lend_tool("redeem", "Redeem Jupiter Lend Earn share tokens back to the asset; shares in smallest units.",
+               ("asset", "signer", "shares")),
     Tool(
         "jupiter_earn",
         "Read a user's Jupiter Lend Earn positions and/or earnings (API only, no transaction).",

@@ -20,9 +20,10 @@ from runner import __version__
 from runner.actions import RawInstruction
 from runner.b58 import is_pubkey
 from runner.agents.base import AgentError, AgentInput, AgentOutput, ToolCallback
-from runner.agents.catalog import AgentConfig
+from runner.agents.catalog import AgentConfig, public_url
 from runner.agents.deterministic import AgentError as BuilderError
 from runner.formats import llm_file_name
+from runner.json_depth import MAX_JSON_DEPTH, too_deep
 from runner.llm.backend import ChatBackend, LlmCallError
 from runner.llm.context import SYSTEM_PROMPT, render_user_message, truncate_prompt
 from runner.llm.log import LlmLog
@@ -94,7 +95,7 @@ class LlmAgent:
             self._log = None
         fields: dict[str, Any] = {
             "model": self.config.model,
-            "provider_url": self.config.base_url,
+            "provider_url": public_url(self.config.base_url),
             "usage": self.usage.to_dict(),
         }
         price = self.settings.prices.get(self.config.model) or self.settings.prices.get(self.name)
@@ -170,6 +171,13 @@ class LlmAgent:
             self._record(step, turn, request, None, exc.latency_ms, exc.retries, None, False, str(exc))
             raise AgentError(f"model API failed after {exc.retries} retries: {exc}") from None
         body = exchange.response
+        if too_deep(body):
+            # orjson parses 1024 levels but writes only 254: such an answer could not be logged
+            # (nor its tool arguments echoed back), so it ends the step with a clear error.
+            why = f"model API answered with JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            self.usage.add(None, exchange.retries, exchange.latency_ms)
+            self._record(step, turn, request, None, exchange.latency_ms, exchange.retries, None, exchange.cached, why)
+            raise AgentError(why)
         usage = body.get("usage")
         self.usage.add(usage, exchange.retries, exchange.latency_ms)
         choices = body.get("choices")
@@ -202,7 +210,7 @@ class LlmAgent:
                 "step": step,
                 "turn": turn,
                 "model": self.config.model,
-                "provider_url": self.config.base_url,
+                "provider_url": public_url(self.config.base_url),
                 "request": request,
                 "response": response,
                 "latency_ms": latency_ms,
@@ -232,6 +240,9 @@ class LlmAgent:
                     raise ToolError(f"arguments are not valid JSON ({exc}); send a JSON object as a string") from None
             if not isinstance(args, dict):
                 raise ToolError("arguments must be a JSON object")
+            if too_deep(args):
+                args = raw_args = "(not shown: nested too deeply)"
+                raise ToolError(f"arguments are nested deeper than {MAX_JSON_DEPTH} levels; send a flat JSON object")
             tool = offered.get(name)
             if tool is None:
                 raise ToolError(f"unknown tool {name!r}; available tools: {', '.join(offered)}")
@@ -274,10 +285,13 @@ def _wire_call(call: Any, index: int, step: int, turn: int) -> dict[str, Any]:
 def build_llm_agent(config: AgentConfig, env: Mapping[str, str]) -> LlmAgent:
     """The real agent: OpenAI client (+ optional cache) with the REEV_LLM_* settings."""
     from runner.llm.backend import CachingBackend, OpenAIBackend
-    from runner.llm.settings import load_settings
+    from runner.llm.settings import SettingsError, load_settings
 
     settings = load_settings(env)
     backend: ChatBackend = OpenAIBackend(config.base_url, config.api_key, settings.timeout_s, settings.max_retries)
     if settings.cache_dir:
-        backend = CachingBackend(backend, Path(settings.cache_dir))
+        try:
+            backend = CachingBackend(backend, Path(settings.cache_dir))
+        except OSError as exc:  # a usage error (one line), not a traceback
+            raise SettingsError(f"REEV_LLM_CACHE_DIR: {settings.cache_dir}: cannot create: {exc.strerror or exc}") from None
     return LlmAgent(config, settings, backend, env)

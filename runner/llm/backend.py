@@ -10,7 +10,6 @@ against a local fake server.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+
+from runner.atomic import write_atomic
 
 
 @dataclass
@@ -50,7 +51,10 @@ class OpenAIBackend:
     """The openai client, created on first use and dropped by close() (each session closes it)."""
 
     def __init__(self, base_url: str, api_key: str, timeout_s: float, max_retries: int) -> None:
+        from runner.agents.catalog import public_url
+
         self.base_url = base_url
+        self._where = public_url(base_url)  # what messages show: no credentials, no query
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._max_retries = max_retries
@@ -85,16 +89,21 @@ class OpenAIBackend:
             raw = client.chat.completions.with_raw_response.create(**request)
             body = orjson.loads(raw.http_response.content)
         except openai.APIStatusError as exc:
-            raise LlmCallError(
-                f"HTTP {exc.status_code} from {self.base_url}: {_error_text(exc)}", self._retries(), _ms(t0)
-            ) from None
+            # Servers may echo the key they refused ("Incorrect API key provided: sk-..."):
+            # every message is scrubbed, as it reaches the session file, OTEL and stderr.
+            raise self._error(f"HTTP {exc.status_code} from {self._where}: {_error_text(exc)}", t0) from None
         except openai.APIError as exc:  # connection errors and timeouts
-            raise LlmCallError(f"{type(exc).__name__} calling {self.base_url}: {exc}", self._retries(), _ms(t0)) from None
+            raise self._error(f"{type(exc).__name__} calling {self._where}: {exc}", t0) from None
         except orjson.JSONDecodeError:
-            raise LlmCallError(f"{self.base_url} answered with a body that is not JSON", self._retries(), _ms(t0)) from None
+            raise self._error(f"{self._where} answered with a body that is not JSON", t0) from None
+        except UnicodeEncodeError:  # httpx cannot put a non-ASCII key in a header
+            raise self._error("the API key holds characters that cannot be sent in an HTTP header", t0) from None
         if not isinstance(body, dict):
-            raise LlmCallError(f"{self.base_url} answered with JSON that is not an object", self._retries(), _ms(t0))
+            raise self._error(f"{self._where} answered with JSON that is not an object", t0)
         return Exchange(request, body, _ms(t0), self._retries())
+
+    def _error(self, message: str, t0: float) -> LlmCallError:
+        return LlmCallError(scrub(message, (self._api_key,)), self._retries(), _ms(t0))
 
     def _retries(self) -> int:
         return max(self._attempts - 1, 0)
@@ -112,6 +121,14 @@ def _error_text(exc: Any) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])[:500]
     return str(getattr(exc, "message", exc))[:500]
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (of 4 characters or more) replaced by ***."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _ms(t0: float) -> float:
@@ -165,9 +182,9 @@ class CachingBackend:
         except (OSError, orjson.JSONDecodeError):
             pass
         exchange = self.inner.complete(request)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(_aliased(orjson.dumps(exchange.response), self.aliases))
-        os.replace(tmp, path)
+        # A unique O_EXCL temp file (write_atomic): a link planted at a guessable temp name
+        # must not make the cache write through it.
+        write_atomic(path, _aliased(orjson.dumps(exchange.response), self.aliases))
         return exchange
 
     def close(self) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from runner.safe_files import open_append
+
 REDACTED = b"***"
 
 
@@ -24,7 +26,7 @@ class LlmLog:
         self.session_id = session_id
         self._secrets = tuple(s.encode() for s in secrets if s and len(s) >= 4)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = open_append(path)  # never through a planted symlink
 
     def write(self, record: dict[str, Any]) -> None:
         line = orjson.dumps(

@@ -18,6 +18,9 @@ from runner.agents.deterministic import InstructionBuilder
 from runner.b58 import is_pubkey
 
 
+MAX_U64 = 2**64 - 1  # amounts are u64 in every instruction the tools build
+
+
 class ToolError(Exception):
     """Bad arguments or an impossible request; the message goes back to the model."""
 
@@ -114,10 +117,16 @@ def amount_arg(args: Mapping[str, Any], key: str = "amount") -> int:
         raise ToolError(f"{key}: required, a whole number of smallest units")
     try:
         number = Decimal(str(value))
-    except InvalidOperation:
-        raise ToolError(f"{key}: {value!r} is not a number") from None
-    if number != number.to_integral_value() or number <= 0:
-        raise ToolError(f"{key}: {value!r} must be a positive whole number of smallest units (lamports or raw token units)")
+        # Finite and within u64 before int(): "1e999999999" would take minutes and gigabytes,
+        # "Infinity"/"sNaN" raise, and more than u64 cannot be encoded in an instruction.
+        ok = number.is_finite() and 0 < number <= MAX_U64 and number == number.to_integral_value()
+    except (InvalidOperation, ValueError):
+        raise ToolError(f"{key}: {str(value)[:40]!r} is not a number") from None
+    if not ok:
+        raise ToolError(
+            f"{key}: {str(value)[:40]!r} must be a positive whole number of smallest units "
+            f"(lamports or raw token units), at most {MAX_U64}"
+        )
     return int(number)
 
 

@@ -43,6 +43,13 @@ def test_page_is_served_with_csp_and_every_view_has_its_own_url(daemon: Daemon, 
     assert "id: 001-sol-transfer" in page.inner_text("pre")
 
 
+@pytest.mark.parametrize("fragment", ["constructor", "__proto__", "%E0", "toString/x"])
+def test_crafted_links_fall_back_to_the_runs_view(daemon: Daemon, page: Any, fragment: str) -> None:
+    """A link naming an Object.prototype member or a malformed escape shows the runs view, with no page error."""
+    page.goto(f"{daemon.url}/#/{fragment}")
+    ready(page, "runs")
+
+
 def test_launch_001_from_the_page_reaches_completed_and_shows_its_details(daemon: Daemon, page: Any) -> None:
     """Launching 001 from the page opens its execution, which turns Completed without a reload and shows trace, events and transaction logs."""
     page.goto(f"{daemon.url}/#/launch?benchmark=001-sol-transfer")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -79,3 +80,15 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def serving(post: Handler | None = None, get: Handler | None = None) -> Iterator[str]:
+    """A one-off server answering every POST and/or GET path with one handler; yields its URL."""
+    server = ThreadedServer()
+    if post is not None:
+        server.app.router.add_post("/{tail:.*}", post)
+    if get is not None:
+        server.app.router.add_get("/{tail:.*}", get)
+    with server:
+        yield server.url

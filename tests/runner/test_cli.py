@@ -81,6 +81,15 @@ def test_unknown_agent_exits_1_naming_known_agents(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_unusable_llm_cache_dir_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """REEV_LLM_CACHE_DIR under a regular file exits 1 with one line naming the setting, not a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    env = {"OPENAI_API_KEY": "sk-test-0123456789", "REEV_LLM_CACHE_DIR": str(blocker / "cache")}
+    proc = _run(str(BENCHMARKS / "001-sol-transfer.yml"), "--agent", "gpt-4o-mini", "--sessions-dir", str(tmp_path / "s"), env=env)
+    assert proc.returncode == 1 and "REEV_LLM_CACHE_DIR" in _one_error_line(proc)
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     """An unsafe --execution-id or a missing path is a usage error."""
     proc = _run(str(BENCHMARKS / "001-sol-transfer.yml"), "--execution-id", "../x", "--sessions-dir", str(tmp_path))

@@ -99,3 +99,10 @@ def test_cli_llm_run_takes_its_key_from_the_environment(tmp_path: Path) -> None:
     session = json.loads((tmp_path / "session_cli1.json").read_text())
     assert session["final_result"]["score"] == 1.0 and session["usage"]["requests"] == 2
     assert all(key not in p.read_text() for p in tmp_path.iterdir()) and key not in proc.stdout + proc.stderr
+
+
+def test_listed_base_url_carries_no_credentials_or_query() -> None:
+    """A provider URL with user:pass@ or ?api-key= is listed (GET /api/v1/agents) without either."""
+    env = {"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "https://user:PASSTOKEN@proxy.example:8443/v1?api-key=QTOKEN"}
+    info = describe("gpt-4o-mini", env)
+    assert info.base_url == "https://proxy.example:8443/v1"
