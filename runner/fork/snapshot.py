@@ -36,7 +36,7 @@ from runner.json_depth import too_deep
 FORMAT = "reev-snapshot"
 VERSION = 1
 SUFFIX = ".json.gz"
-MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024  # uncompressed; a gzip bomb stops here
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # uncompressed; a gzip bomb stops here (a run loads a few programs of a few MB each)
 
 
 class SnapshotError(Exception):
