@@ -113,17 +113,3 @@ def find_runner(execution_id: str, log_path: Path | None = None) -> tuple[int, i
             if ticks is not None and not _is_zombie(pid):
                 return pid, ticks
     return None
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
-        except OSError:
-            continue
-        if wanted in argv:
-            pid = int(entry)
-            ticks = start_ticks(pid)
-            if ticks is not None and not _is_zombie(pid):
-                return pid, ticks
-    return None
