@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,14 @@ from typing import Any
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, Turn, by_turn
-from tests.helpers import REPO, Daemon, eventually
+from tests.e2e.test_daemon_launch import make_root
+from tests.helpers import Daemon, eventually
 from tests.runner.llm_scripts import SOLUTIONS
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-forked-SECRET-7781"
 AGENT = "openai:fake-model"
-
-
-def _root(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    shutil.copytree(REPO / "benchmarks", root / "benchmarks")
-    return root
 
 
 def _env() -> dict[str, str]:
@@ -63,7 +57,7 @@ def _start(d: Daemon, agent: str = AGENT) -> str:
 
 def test_runs_fork_from_the_server_with_the_key_in_env_only(tmp_path: Path, daemon_factory: Any) -> None:
     """Deterministic and LLM runs are children of the fork server, score 1.0, and the key is in the child's environment, not its argv."""
-    root = _root(tmp_path)
+    root = make_root(tmp_path)
     trap = root / "runner"  # the server runs in the daemon's root: a package there must not shadow the installed runner
     trap.mkdir()
     (trap / "__init__.py").write_text("raise SystemExit('runner imported from the daemon root')\n")
@@ -97,7 +91,7 @@ def test_runs_fork_from_the_server_with_the_key_in_env_only(tmp_path: Path, daem
 def test_a_forked_run_killed_by_sigkill_fails_naming_the_signal(tmp_path: Path, daemon_factory: Any) -> None:
     """kill -9 on a forked runner: Failed, and the message names SIGKILL (the exit code comes from the fork server)."""
     with FakeOpenAI(by_turn(_slow(30)), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         execution_id = _start(d)
         pid = d.runner_pid(execution_id)
@@ -110,7 +104,7 @@ def test_a_forked_run_killed_by_sigkill_fails_naming_the_signal(tmp_path: Path, 
 def test_killing_the_fork_server_loses_no_run(tmp_path: Path, daemon_factory: Any) -> None:
     """The fork server killed mid-run: the in-flight run still finishes and is ingested, the server restarts, the next run works."""
     with FakeOpenAI(by_turn(_slow(2.0)), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         server = eventually(lambda: _server_pids(d), 30, "fork server ready")[0]
         in_flight = _start(d)
@@ -130,7 +124,7 @@ def test_killing_the_fork_server_loses_no_run(tmp_path: Path, daemon_factory: An
 def test_daemon_stop_leaves_forked_runs_running_and_the_server_exits(tmp_path: Path, daemon_factory: Any) -> None:
     """SIGTERM to the daemon: the forked run keeps running and writes its session file; the fork server exits."""
     with FakeOpenAI(by_turn(_slow(2.0)), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         server = eventually(lambda: _server_pids(d), 30, "fork server ready")[0]
         execution_id = _start(d)
@@ -148,7 +142,7 @@ def test_daemon_stop_leaves_forked_runs_running_and_the_server_exits(tmp_path: P
 def test_stop_and_timeout_end_a_forked_run_and_its_group(tmp_path: Path, daemon_factory: Any) -> None:
     """A forked run stopped through the API ends Stopped, one past its timeout ends Timeout; both processes are gone."""
     with FakeOpenAI(by_turn(_slow(30)), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         stopped = _start(d)
         status, timed = d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT, "timeout_s": 2})
@@ -166,7 +160,7 @@ def test_stop_and_timeout_end_a_forked_run_and_its_group(tmp_path: Path, daemon_
 
 def test_a_fork_server_that_keeps_dying_gives_way_to_fresh_processes(tmp_path: Path, daemon_factory: Any) -> None:
     """Killed at every start, the fork server is given up after its restart budget (logged) and runs start as fresh processes."""
-    d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+    d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
     killed: set[int] = set()
 
     def kill_new_servers() -> bool:

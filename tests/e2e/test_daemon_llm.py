@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, Turn, by_turn
+from tests.e2e.test_daemon_launch import make_root
 from tests.helpers import REPO, Daemon, eventually, http
 from tests.runner.llm_scripts import SOLUTIONS
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.e2e
 
 KEY = "sk-daemon-SECRET-5150"
 AGENT = "openai:fake-model"
-
-
-def _root(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    shutil.copytree(REPO / "benchmarks", root / "benchmarks")
-    return root
 
 
 def _env() -> dict[str, str]:
@@ -49,7 +43,7 @@ def test_saved_settings_run_an_llm_agent_end_to_end(tmp_path: Path, daemon_facto
     responses: list[Any] = []
     with FakeOpenAI(by_turn(_slow_first_turn()), key=KEY) as fake:
         # A fresh process (no fork server): its /proc/<pid>/environ is the environment it was given.
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env() | {"REEVD_FORK_SERVER": "0"}).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env() | {"REEVD_FORK_SERVER": "0"}).start()
         status, before = d.get("/agents?detail=true")
         assert status == 200 and {a["name"]: a for a in before["agents"]}["gpt-4o-mini"]["missing"] == "OPENAI_API_KEY"
         status, body = d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT})
@@ -95,7 +89,7 @@ def test_saved_settings_run_an_llm_agent_end_to_end(tmp_path: Path, daemon_facto
 def test_eval_matrix_reports_cells_and_the_cli_waits_on_the_feed(tmp_path: Path, daemon_factory: Any) -> None:
     """`reevd eval --wait` over two agents x one benchmark x two epochs returns the per-cell report; compare agrees."""
     with FakeOpenAI(by_turn(list(SOLUTIONS["001-sol-transfer"])), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env()).start()
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env()).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         status, bad = d.post("/evals", {"agents": [AGENT, "gemini"], "benchmarks": "all", "epochs": 1})
         assert status == 400 and "gemini" in bad["message"]
@@ -127,7 +121,7 @@ def test_llm_runs_have_their_own_pool_and_a_per_provider_limit(tmp_path: Path, d
     """With one LLM slot per provider, LLM runs call the provider one at a time while a deterministic run goes ahead."""
     slow = [Turn(calls=SOLUTIONS["001-sol-transfer"][0].calls, delay_s=0.7), SOLUTIONS["001-sol-transfer"][1]]
     with FakeOpenAI(by_turn(slow), key=KEY) as fake:
-        d: Daemon = daemon_factory(root=_root(tmp_path), env=_env(),
+        d: Daemon = daemon_factory(root=make_root(tmp_path), env=_env(),
                                    extra_args=["--llm-concurrency", "4", "--llm-per-provider", "1", "--max-concurrency", "1"]).start()
         d.post("/agents/config", {"agent_type": AGENT, "api_url": fake.base_url, "api_key": KEY})
         llm_ids = [d.post("/benchmarks/001-sol-transfer/run", {"agent": AGENT})[1]["execution_id"] for _ in range(3)]
