@@ -188,8 +188,10 @@ async def _next_notice(queue: "asyncio.Queue[Notice | None]", sender: Sender) ->
     state on every heartbeat: a lost notice delays an update by HEARTBEAT_S, never forever.
     """
     try:
-        return await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-    except asyncio.TimeoutError:
+        # Not wait_for: on 3.11 it wraps get() in a task, two more loop iterations per notice.
+        async with asyncio.timeout(HEARTBEAT_S):
+            return await queue.get()
+    except TimeoutError:
         await sender.send(b": keepalive\n\n")
         return RESYNC
 

@@ -73,12 +73,21 @@ class WriteOp:
         submission order."""
         return False
 
+    @property
+    def quick(self) -> bool:
+        """A row or two of bounded size: an idle writer may commit it on the loop at once
+        (store/writer.py), which a burst or a large chunk must never do."""
+        return False
+
     def execution_ids(self) -> tuple[str, ...]:
         """Every run whose row this op changes (the status cache and the hub follow these)."""
         return (self.execution_id,) if self.execution_id else ()
 
     def statements(self) -> list[Statement]:
         raise NotImplementedError
+
+
+QUICK_MAX_BYTES = 64 << 10  # a session's result_data above this commits on the writer thread
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,10 @@ class SessionResult(WriteOp):
     def commutes_with_its_kind(self) -> bool:
         return True  # a files upsert, then an executions upsert: tables apart, each keyed by its own name
 
+    @property
+    def quick(self) -> bool:
+        return len(self.result_data) <= QUICK_MAX_BYTES
+
     def statements(self) -> list[Statement]:
         return [
             self.file.statement(),
@@ -139,6 +152,10 @@ class SessionInvalid(WriteOp):
             error_message = excluded.error_message, ingest_error = excluded.ingest_error,
             finished_at = COALESCE(executions.finished_at, excluded.updated_at)
         WHERE {MAY_SETTLE}"""
+
+    @property
+    def quick(self) -> bool:
+        return True  # its message is cut to 2,000 characters
 
     def statements(self) -> list[Statement]:
         return [
@@ -245,6 +262,10 @@ class RunQueued(WriteOp):
         VALUES (?,?,?,'{Q}','{API}',?,?,0.0,?,?)
         ON CONFLICT(execution_id) DO NOTHING"""
 
+    @property
+    def quick(self) -> bool:
+        return True
+
     def statements(self) -> list[Statement]:
         return [(self.SQL, (self.execution_id, self.benchmark_id, self.agent, self.now, self.now,
                                              self.timeout_s, self.metadata))]
@@ -263,6 +284,10 @@ class RunStarted(WriteOp):
         UPDATE executions SET status = CASE WHEN status = '{Q}' THEN '{R}' ELSE status END,
             pid = ?, pid_start = ?, started_at = COALESCE(started_at, ?), updated_at = ?
         WHERE execution_id = ?"""
+
+    @property
+    def quick(self) -> bool:
+        return True
 
     def statements(self) -> list[Statement]:
         return [(self.SQL, (self.pid, self.pid_start, self.now, self.now, self.execution_id))]
@@ -288,6 +313,10 @@ class RunEnded(WriteOp):
         WHERE execution_id = ? AND status NOT IN {TERMINAL_SQL}"""
 
     EXIT_SQL: ClassVar[str] = "UPDATE executions SET exit_code = ? WHERE execution_id = ? AND exit_code IS NULL"
+
+    @property
+    def quick(self) -> bool:
+        return True
 
     def statements(self) -> list[Statement]:
         return [

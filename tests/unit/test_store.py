@@ -107,10 +107,14 @@ async def test_an_operational_error_fails_the_batch_once(store: Store) -> None:
 
     bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
     object.__setattr__(bad, "statements", lambda: [("INSERT INTO no_such_table VALUES (1)", ())])
+    # An idle writer commits a lone op at once on the loop: one op in flight first, so the
+    # six below queue behind it and the writer thread takes them as one batch.
+    busy = store.writer.submit(RunQueued("first", "001", "a", 300, "{}", NOW))
     before = store.writer.batches
     futures = [store.writer.submit(RunQueued(f"n{i}", "001", "a", 300, "{}", NOW)) for i in range(5)]
     futures.append(store.writer.submit(bad))
     results = await asyncio.gather(*futures, return_exceptions=True)
+    await busy
     assert all(isinstance(r, sqlite3.OperationalError) for r in results)
     assert store.writer.batches - before == 1
     assert await store.reader.execution("n0") is None
