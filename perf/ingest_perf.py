@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -111,18 +112,25 @@ def _burst_writer(folder: str, start: int, count: int, go: "mp.synchronize.Event
         os.close(fd)
 
 
+
+def start_burst_writers(sessions: Path, per_kind: int, writers: int) -> tuple[list[Any], Any, int]:
+    """Fork `writers` processes, each ready to write its share of session + OTEL files into
+    `sessions` when the returned event is set. -> (processes, go event, files per kind each)."""
+    ctx = mp.get_context("fork")
+    go, ready = ctx.Event(), ctx.Barrier(writers + 1)
+    share = per_kind // writers
+    procs = [ctx.Process(target=_burst_writer, args=(str(sessions), w * share, share, go, ready)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    ready.wait()
+    return procs, go, share
+
 def part_b_once(tmp: Path, name: str, per_kind: int, writers: int) -> dict[str, float]:
     d = fresh_daemon(tmp, name)
     client = Client(d.port)
     lines_per_otel = OTEL_TEMPLATE.count(b"\n")
     try:
-        ctx = mp.get_context("fork")
-        go, ready = ctx.Event(), ctx.Barrier(writers + 1)
-        share = per_kind // writers
-        procs = [ctx.Process(target=_burst_writer, args=(str(d.sessions), w * share, share, go, ready)) for w in range(writers)]
-        for p in procs:
-            p.start()
-        ready.wait()
+        procs, go, share = start_burst_writers(d.sessions, per_kind, writers)
         db = db_ro(d.root)
         total_files = 2 * share * writers
         t0 = time.perf_counter()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import multiprocessing as mp
 import os
 import re
 import selectors
@@ -43,7 +42,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, Client, Daemon, Part, ProcSampler, Table, db_ro, median, pct, run_parts, stop, wait_for  # noqa: E402
-from ingest_perf import _burst_writer, big_otel_lines, otel_bytes, session_bytes  # noqa: E402
+from ingest_perf import big_otel_lines, otel_bytes, session_bytes, start_burst_writers  # noqa: E402
 from launch_perf import make_root, post_run  # noqa: E402
 
 from tests.helpers import free_port  # noqa: E402
@@ -488,13 +487,7 @@ def part_4_once(tmp: Path, name: str, per_kind: int, writers: int) -> dict[str, 
     sampler.start()
     lines_per_otel = otel_bytes("x").count(b"\n")
     try:
-        ctx = mp.get_context("fork")
-        go, ready = ctx.Event(), ctx.Barrier(writers + 1)
-        share = per_kind // writers
-        procs = [ctx.Process(target=_burst_writer, args=(str(d.sessions), w * share, share, go, ready)) for w in range(writers)]
-        for p in procs:
-            p.start()
-        ready.wait()
+        procs, go, share = start_burst_writers(d.sessions, per_kind, writers)
         db = db_ro(d.root)
         total = 2 * share * writers
         t0 = time.perf_counter()

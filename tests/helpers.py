@@ -97,11 +97,15 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reevd", "serve", "--root", str(self.root), "--port", str(self.port), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **self.env},
+            preexec_fn=self.preexec,
         )
         log.close()
         if wait:
             eventually(self._healthy, timeout=20, message=f"daemon on port {self.port} (log {self.log_path})")
         return self
+
+    def preexec(self) -> None:
+        """Runs in the daemon's process before exec (a subclass sets limits here)."""
 
     def _healthy(self) -> bool:
         assert self.proc is not None

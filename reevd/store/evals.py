@@ -11,20 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reevd.store.reader import Reader
+from reevd.store.reader import LLM_USAGE_COLUMNS, Reader
 from reevd.store.writes import RunQueued, Statement, WriteOp
 
 
 # A run's figures, picked out of its JSON in SQL (no parse in Python on the list paths).
-RUN_COLUMNS = """
+RUN_COLUMNS = f"""
     execution_id, agent, benchmark_id, status, score, created_at,
-    json_extract(result_data, '$.success') AS success,
-    json_extract(result_data, '$.llm.usage.prompt_tokens') AS prompt_tokens,
-    json_extract(result_data, '$.llm.usage.completion_tokens') AS completion_tokens,
-    json_extract(result_data, '$.llm.usage.total_tokens') AS total_tokens,
-    json_extract(result_data, '$.llm.usage.latency_ms') AS latency_ms,
-    json_extract(result_data, '$.llm.usage.requests') AS requests,
-    json_extract(result_data, '$.llm.cost_usd') AS cost_usd"""
+    json_extract(result_data, '$.success') AS success, {LLM_USAGE_COLUMNS}"""
 
 
 @dataclass(frozen=True)

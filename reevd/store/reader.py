@@ -43,6 +43,16 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 EVENT_PAGE_BYTES = 4 << 20
 
 
+# A run's model usage, picked out of its result JSON in SQL (no parse in Python on list paths).
+LLM_USAGE_COLUMNS = """
+    json_extract(result_data, '$.llm.usage.prompt_tokens') AS prompt_tokens,
+    json_extract(result_data, '$.llm.usage.completion_tokens') AS completion_tokens,
+    json_extract(result_data, '$.llm.usage.total_tokens') AS total_tokens,
+    json_extract(result_data, '$.llm.usage.latency_ms') AS latency_ms,
+    json_extract(result_data, '$.llm.usage.requests') AS requests,
+    json_extract(result_data, '$.llm.cost_usd') AS cost_usd"""
+
+
 class Reader:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -200,12 +210,7 @@ class Reader:
         return await self.all(f"""
             SELECT execution_id, benchmark_id, agent, status, score, created_at, finished_at, updated_at,
                    json_extract(result_data, '$.final_result.execution_time_ms') AS execution_time_ms,
-                   json_extract(result_data, '$.llm.usage.prompt_tokens') AS prompt_tokens,
-                   json_extract(result_data, '$.llm.usage.completion_tokens') AS completion_tokens,
-                   json_extract(result_data, '$.llm.usage.total_tokens') AS total_tokens,
-                   json_extract(result_data, '$.llm.usage.latency_ms') AS latency_ms,
-                   json_extract(result_data, '$.llm.usage.requests') AS requests,
-                   json_extract(result_data, '$.llm.cost_usd') AS cost_usd
+                   {LLM_USAGE_COLUMNS}
             FROM executions WHERE status IN {JUDGED_SQL} AND agent != ''
             ORDER BY COALESCE(finished_at, updated_at), execution_id""")
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import resource
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_daemon_ingest import session_bytes
-from tests.helpers import REPO, Daemon, eventually, http
+from tests.helpers import Daemon, eventually, http
 
 pytestmark = pytest.mark.e2e
 
@@ -24,19 +22,8 @@ LIMIT = 256
 class LimitedDaemon(Daemon):
     """A daemon whose hard descriptor limit is LIMIT (it cannot raise it)."""
 
-    def start(self, wait: bool = True) -> "LimitedDaemon":
-        (self.root / "logs" / "sessions").mkdir(parents=True, exist_ok=True)
-        self.log_path = self.root / "daemon.log"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reevd", "serve", "--root", str(self.root), "--port", str(self.port), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **self.env},
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT)),
-        )
-        log.close()
-        if wait:
-            eventually(self._healthy, timeout=20, message=f"daemon on port {self.port}")
-        return self
+    def preexec(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
 
     def open_fds(self) -> int:
         assert self.proc is not None
