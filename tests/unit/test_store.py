@@ -84,7 +84,9 @@ async def test_concurrent_submissions_commit_in_few_batches(store: Store) -> Non
     before = store.writer.batches
     futures = [store.writer.submit(RunQueued(f"e{i}", "001", "a", 300, "{}", NOW)) for i in range(500)]
     await asyncio.gather(*futures)
-    assert store.writer.batches - before <= 2
+    # The first op is committed on the loop (the thread idles); the thread may wake for the
+    # second while the rest are still being queued; everything after that is one batch.
+    assert store.writer.batches - before <= 3
     assert len(await store.reader.executions(__import__("reevd.store", fromlist=["ExecutionFilter"]).ExecutionFilter(), 1000)) == 500
 
 
