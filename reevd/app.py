@@ -7,6 +7,7 @@ in reverse order: launcher, then watcher and ingestor, then the store (drained, 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 
@@ -14,8 +15,6 @@ import structlog
 from aiohttp import web
 
 from reevd import keys
-import os
-
 from reevd.agent_settings import AgentSettings
 from reevd.api.errors import cors_middleware, error_middleware
 from reevd.api.render.execution import execution_state
@@ -31,6 +30,7 @@ from reevd.runs.recovery import recover
 from reevd.store import Store
 from reevd.store.point_reads import PointReader
 from reevd.watcher import FolderWatcher
+from runner.formats import looks_like_ours
 
 log = structlog.get_logger("reevd")
 
@@ -80,7 +80,7 @@ async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
             catalog.request_sync()
 
     watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow)
-    watcher.watch(config.sessions_dir, ingestor.notify)
+    watcher.watch(config.sessions_dir, ingestor.notify, looks_like_ours)
     app[keys.INGESTOR] = ingestor
     app[keys.WATCHER] = watcher
     watcher.start()

@@ -30,6 +30,8 @@ from watchdog.observers import Observer
 
 # (file name, writer finished?) -> None, called on the event loop.
 ChangeSink = Callable[[str, bool], None]
+# file name -> does the sink want it? Called on the observer thread: pure and cheap.
+NameFilter = Callable[[str], bool]
 
 WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -52,9 +54,10 @@ class _Handoff(FileSystemEventHandler):
     (finished if any of them was), so the batch is bounded by distinct names, not events.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sink: ChangeSink) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sink: ChangeSink, wanted: NameFilter | None = None) -> None:
         self._loop = loop
         self._sink = sink
+        self._wanted = wanted
         self._lock = threading.Lock()
         self._pending: dict[str, bool] = {}
 
@@ -67,6 +70,10 @@ class _Handoff(FileSystemEventHandler):
             else:
                 name = os.path.basename(os.fsdecode(event.src_path))
                 finished = isinstance(event, FileClosedEvent)
+            if self._wanted is not None and not self._wanted(name):
+                # A writer's temp file (created, written, closed, renamed away): no loop wake-up
+                # for it, so the rename that follows is not queued behind three of them.
+                return
             with self._lock:
                 first = not self._pending
                 self._pending[name] = finished or self._pending.get(name, False)
@@ -110,8 +117,10 @@ class FolderWatcher:
         self._observer.daemon = True
         self._overflow_hook = _OverflowHook(loop, on_overflow)
 
-    def watch(self, folder: Path, sink: ChangeSink) -> None:
-        self._observer.schedule(_Handoff(self._loop, sink), str(folder), recursive=False, event_filter=WATCHED_EVENTS)
+    def watch(self, folder: Path, sink: ChangeSink, wanted: NameFilter | None = None) -> None:
+        """Report changes in `folder` to `sink`; with `wanted`, only names it accepts."""
+        self._observer.schedule(_Handoff(self._loop, sink, wanted), str(folder), recursive=False,
+                                event_filter=WATCHED_EVENTS)
 
     def start(self) -> None:
         logging.getLogger(OVERFLOW_LOGGER).addHandler(self._overflow_hook)

@@ -142,3 +142,20 @@ async def test_a_run_is_terminal_only_after_its_llm_calls_are_stored(tmp_path: P
     finally:
         await ingestor.close()
         await store.close()
+
+
+async def test_names_the_sink_does_not_want_never_reach_the_loop(tmp_path: Path) -> None:
+    """With a name filter, a writer's temp files (created, written, renamed away) cost no hand-off to the loop."""
+    from runner.formats import looks_like_ours
+
+    seen: list[str] = []
+    watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow=lambda: None)
+    watcher.watch(tmp_path, lambda name, finished: seen.append(name), looks_like_ours)
+    watcher.start()
+    try:
+        for i in range(50):
+            atomic_drop(tmp_path, f"session_w-{i}.json", b"{}")  # each through a '.'-named temp file
+        await _until(lambda: "session_w-49.json" in seen)
+    finally:
+        watcher.stop()
+    assert seen and all(looks_like_ours(name) for name in seen), sorted(set(seen))[:5]
