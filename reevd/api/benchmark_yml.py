@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from aiohttp import web
 
 from reevd import keys
-from reevd.errors import not_found
+from reevd.errors import RequestError, not_found
 from reevd.api.params import safe_id
 from reevd.api.responses import json_response
+from reevd.ingest.files import OutOfDescriptors, Refused, open_regular
 from reevd.store import benchmarks as q
 from runner.benchmark import MAX_FILE_BYTES
+
+
+def read_head(folder: str, name: str, limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """At most `limit` bytes of a regular file, opened without following a symlink; None if it
+    is not one. Bounded: a file grown huge after the catalog saw it is never read whole."""
+    opened = open_regular(folder, name)
+    if opened is None or isinstance(opened, Refused):
+        return None
+    fd, _ = opened
+    try:
+        parts: list[bytes] = []
+        left = limit
+        while left > 0:
+            block = os.read(fd, left)
+            if not block:
+                break
+            parts.append(block)
+            left -= len(block)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 async def benchmark_yml(request: web.Request) -> web.Response:
@@ -19,13 +42,17 @@ async def benchmark_yml(request: web.Request) -> web.Response:
     row = await q.benchmark(request.app[keys.STORE].reader, benchmark_id)
     if row is None:
         raise not_found("benchmark", benchmark_id)
-    folder = request.app[keys.CONFIG].benchmarks_dir
-    path = folder / row["file_name"]  # a name the catalog found by listing the folder
-    if path.parent != folder or path.is_symlink() or not path.is_file():
-        raise not_found("benchmark file", row["file_name"])
-    data = await asyncio.to_thread(path.read_bytes)
+    name = row["file_name"]  # a name the catalog found by listing the folder
+    if os.path.basename(name) != name:
+        raise not_found("benchmark file", name)
+    try:
+        data = await asyncio.to_thread(read_head, os.fspath(request.app[keys.CONFIG].benchmarks_dir), name)
+    except OutOfDescriptors:
+        raise RequestError(503, "unavailable", "out of file descriptors; retry shortly") from None
+    if data is None:
+        raise not_found("benchmark file", name)
     return json_response({
         "benchmark_id": benchmark_id,
-        "file": f"benchmarks/{path.name}",
-        "yml_content": data[:MAX_FILE_BYTES].decode("utf-8", "replace"),
+        "file": f"benchmarks/{name}",
+        "yml_content": data.decode("utf-8", "replace"),
     })

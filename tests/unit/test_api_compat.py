@@ -531,3 +531,27 @@ async def test_agent_test_never_sends_a_stored_key_to_a_url_it_was_not_saved_for
         assert own["status"] == "success" and seen[-1] == ("/elsewhere/v1/models", "Bearer sk-given-now")
     finally:
         await server.close()
+
+
+async def test_benchmark_yml_is_read_bounded_and_never_through_a_symlink(make_client: Make, tmp_path: Path) -> None:
+    """GET /benchmarks/{id}/yml serves the file's text; a file swapped for a symlink is a 404, one grown huge is cut at the limit."""
+    from runner.benchmark import MAX_FILE_BYTES
+
+    client = await make_client(benchmarks=[REPO / "benchmarks" / "001-sol-transfer.yml"])
+    resp = await client.get("/api/v1/benchmarks/001-sol-transfer/yml")
+    body = await resp.json()
+    path = tmp_path / "root" / "benchmarks" / "001-sol-transfer.yml"
+    assert resp.status == 200 and body["yml_content"] == path.read_text()
+
+    with path.open("ab") as fh:  # grown after the catalog read it
+        fh.write(b"#" * (3 * MAX_FILE_BYTES))
+    resp = await client.get("/api/v1/benchmarks/001-sol-transfer/yml")
+    assert resp.status == 200 and len((await resp.json())["yml_content"]) == MAX_FILE_BYTES
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for clients")
+    path.unlink()
+    path.symlink_to(secret)
+    resp = await client.get("/api/v1/benchmarks/001-sol-transfer/yml")
+    body = await resp.json()
+    assert resp.status == 404 and body["error"] == "not_found" and "not for clients" not in await resp.text()
