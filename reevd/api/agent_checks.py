@@ -17,6 +17,7 @@ from reevd.api.params import choice_query, read_json_object
 from runner.agents.catalog import PROVIDER_SETTINGS, AgentConfigError, describe, resolve_agent
 
 TEST_TIMEOUT_S = 15.0
+PROBE_BYTES = 4096  # of the probed answer, read and shown in the message
 MAX_ANSWER_CHARS = 500
 DETAIL_VALUES = frozenset({"true", "false", "1", "0", "yes", "no"})
 
@@ -56,6 +57,17 @@ def _env_with_body(settings: AgentSettings, agent: str, body: dict[str, Any]) ->
     return env, key
 
 
+async def _head(resp: aiohttp.ClientResponse) -> str:
+    """The start of a response body, at most PROBE_BYTES, as text for the message."""
+    data = b""
+    while len(data) < PROBE_BYTES:
+        chunk = await resp.content.read(PROBE_BYTES - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace")
+
+
 async def test_agent(request: web.Request) -> web.Response:
     body = await read_json_object(request, required=True)
     agent = _agent_type(body)
@@ -75,13 +87,16 @@ async def test_agent(request: web.Request) -> web.Response:
     timeout = aiohttp.ClientTimeout(total=TEST_TIMEOUT_S)
     t0 = time.perf_counter()
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        # Raw bytes only (no decompression: a small gzip body can inflate a thousandfold), and
+        # only the first PROBE_BYTES of them: the URL is the caller's, its answer is untrusted.
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False,
+                                         headers={"Accept-Encoding": "identity"}) as session:
             async with session.get(f"{base}/models", headers=headers) as resp:
-                status, text, probe = resp.status, await resp.text(), "GET /models"
+                status, text, probe = resp.status, await _head(resp), "GET /models"
             if status in (404, 405):  # some providers have no model list: one one-token completion instead
                 payload = {"model": config.model, "messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 1}
                 async with session.post(f"{base}/chat/completions", headers=headers, json=payload) as resp:
-                    status, text, probe = resp.status, await resp.text(), "POST /chat/completions"
+                    status, text, probe = resp.status, await _head(resp), "POST /chat/completions"
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         latency = round((time.perf_counter() - t0) * 1000, 1)
         return json_response({"status": "error", "agent_type": agent, "network_checked": True, "latency_ms": latency,

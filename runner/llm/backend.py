@@ -20,6 +20,10 @@ import orjson
 
 from runner.atomic import write_atomic
 
+# A model's reply is a few KB; a server (or proxy) answering with far more, or with a body
+# that inflates, must not take the runner's memory. Bodies are asked for uncompressed.
+MAX_RESPONSE_BYTES = 16 << 20
+
 
 @dataclass
 class Exchange:
@@ -61,6 +65,7 @@ class OpenAIBackend:
         self._attempts = 0
         self._client: Any = None
         self._http: Any = None
+        self._refused: str | None = None  # why the last response was refused (openai rewraps it)
 
     def _connect(self) -> Any:
         import httpx  # lazy: only an LLM run pays for these imports
@@ -69,7 +74,9 @@ class OpenAIBackend:
         def count(_request: httpx.Request) -> None:
             self._attempts += 1  # every attempt, so retries = attempts - 1
 
-        self._http = httpx.Client(event_hooks={"request": [count]}, timeout=self._timeout_s)
+        self._http = httpx.Client(event_hooks={"request": [count]}, timeout=self._timeout_s,
+                                  transport=_bounded_transport(httpx, MAX_RESPONSE_BYTES, self._refuse),
+                                  headers={"Accept-Encoding": "identity"})
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=self._api_key,
@@ -84,6 +91,7 @@ class OpenAIBackend:
 
         client = self._client or self._connect()
         self._attempts = 0
+        self._refused = None
         t0 = time.perf_counter()
         try:
             raw = client.chat.completions.with_raw_response.create(**request)
@@ -93,6 +101,8 @@ class OpenAIBackend:
             # every message is scrubbed, as it reaches the session file, OTEL and stderr.
             raise self._error(f"HTTP {exc.status_code} from {self._where}: {_error_text(exc)}", t0) from None
         except openai.APIError as exc:  # connection errors and timeouts
+            if self._refused is not None:
+                raise self._error(f"{self._where} {self._refused}", t0) from None
             raise self._error(f"{type(exc).__name__} calling {self._where}: {exc}", t0) from None
         except orjson.JSONDecodeError:
             raise self._error(f"{self._where} answered with a body that is not JSON", t0) from None
@@ -101,6 +111,9 @@ class OpenAIBackend:
         if not isinstance(body, dict):
             raise self._error(f"{self._where} answered with JSON that is not an object", t0)
         return Exchange(request, body, _ms(t0), self._retries())
+
+    def _refuse(self, why: str) -> None:
+        self._refused = why
 
     def _error(self, message: str, t0: float) -> LlmCallError:
         return LlmCallError(scrub(message, (self._api_key,)), self._retries(), _ms(t0))
@@ -112,6 +125,53 @@ class OpenAIBackend:
         if self._http is not None:
             self._http.close()
         self._client = self._http = None
+
+
+class ResponseRefused(Exception):
+    """A response body over the size limit, or in an encoding that was not asked for."""
+
+
+def _bounded_transport(httpx: Any, limit: int, refuse: Any) -> Any:
+    """An httpx transport whose response bodies stop at `limit` bytes and are never decoded
+    (identity was asked for: a gzip body could inflate a thousandfold past any raw limit)."""
+
+    class Capped(httpx.SyncByteStream):
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __iter__(self) -> Any:
+            seen = 0
+            for chunk in self._inner:
+                seen += len(chunk)
+                if seen > limit:
+                    raise _refused(refuse, f"answered with a body over {limit} bytes")
+                yield chunk
+
+        def close(self) -> None:
+            self._inner.close()
+
+    class Transport(httpx.HTTPTransport):
+        def handle_request(self, request: Any) -> Any:
+            response = super().handle_request(request)
+            encoding = response.headers.get("content-encoding", "").strip().lower()
+            declared = response.headers.get("content-length", "")
+            why = None
+            if encoding not in ("", "identity"):
+                why = f"answered with Content-Encoding {encoding[:40]!r} although identity was asked for"
+            elif declared.isdigit() and int(declared) > limit:
+                why = f"answered with a body of {declared} bytes (limit {limit})"
+            if why is not None:
+                response.close()
+                raise _refused(refuse, why)
+            response.stream = Capped(response.stream)
+            return response
+
+    return Transport()
+
+
+def _refused(refuse: Any, why: str) -> ResponseRefused:
+    refuse(why)
+    return ResponseRefused(why)
 
 
 def _error_text(exc: Any) -> str:

@@ -13,6 +13,7 @@ object, an unknown tool, a text-only reply, no `usage`, GLM's `reasoning_content
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 import threading
 import time
@@ -45,6 +46,8 @@ class Turn:
     usage: bool = True
     reasoning_content: str | None = None
     finish_reason: str | None = None
+    gzip: bool = False  # Content-Encoding: gzip whatever the client asked for
+    chunked: bool = False  # no Content-Length: the body's size is known only by reading it
 
 
 def tool_call(name: str, **arguments: Any) -> Turn:
@@ -222,7 +225,7 @@ class FakeOpenAI:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
 
-    async def _chat(self, request: web.Request) -> web.Response:
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
             body = orjson.loads(raw)
@@ -251,7 +254,19 @@ class FakeOpenAI:
             headers = {"retry-after": f"{turn.retry_after:g}"} if turn.retry_after is not None else {}
             kind = "rate_limit_error" if turn.status == 429 else "server_error"
             return _error(turn.status, f"fake {turn.status}", kind, headers)
-        return web.Response(body=orjson.dumps(self._completion(body, turn)), content_type="application/json")
+        payload = orjson.dumps(self._completion(body, turn))
+        if turn.gzip:
+            return web.Response(body=gzip.compress(payload), content_type="application/json",
+                                headers={"Content-Encoding": "gzip"})
+        if turn.chunked:
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for start in range(0, len(payload), 1 << 20):
+                await response.write(payload[start:start + (1 << 20)])
+            await response.write_eof()
+            return response
+        return web.Response(body=payload, content_type="application/json")
 
     def _next(self, body: dict[str, Any]) -> Turn:
         if self._queue is None:

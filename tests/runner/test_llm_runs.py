@@ -161,6 +161,19 @@ def test_delay_past_the_timeout_ends_failed(tmp_path: Path) -> None:
     assert final["status"] == "Failed" and "Timeout" in final["error"]
 
 
+@pytest.mark.parametrize("turn, named", [
+    (text("x" * (17 << 20)), "body of"),  # Content-Length over the limit: refused before reading
+    (Turn(content="x" * (17 << 20), chunked=True), "body over"),  # no length: cut while reading
+    (Turn(content=" " * (1 << 20), gzip=True), "Content-Encoding 'gzip'"),  # could inflate past any raw cap
+])
+def test_oversized_or_compressed_reply_ends_failed_without_reading_it_whole(tmp_path: Path, turn: Turn, named: str) -> None:
+    """A reply over 16 MiB, or encoded though identity was asked for, ends the run Failed with the reason named."""
+    result, fake = _run("001-sol-transfer", [turn], tmp_path)
+    final = _session(result)["final_result"]
+    assert final["status"] == "Failed" and named in final["error"], final["error"]
+    assert fake.headers[0].get("Accept-Encoding") == "identity"
+
+
 def test_text_only_reply_is_scored_without_instructions(tmp_path: Path) -> None:
     """A model that calls no tool builds nothing: the run is scored (not a crash) and its text is the thought."""
     result, _fake = _run("001-sol-transfer", [text("I cannot do that.")], tmp_path)

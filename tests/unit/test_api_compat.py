@@ -533,6 +533,38 @@ async def test_agent_test_never_sends_a_stored_key_to_a_url_it_was_not_saved_for
         await server.close()
 
 
+async def test_agent_probe_reads_only_the_start_of_a_huge_answer(make_client: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POST /agents/test against a server streaming 64 MiB reads a few KB of it and answers with a bounded message."""
+    total = 64 << 20
+    sent = [0]
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        piece = b" " * (64 << 10)
+        try:
+            while sent[0] < total:
+                await response.write(piece)
+                sent[0] += len(piece)
+        except (ConnectionError, RuntimeError):
+            pass  # the probe hung up after its first few KB
+        return response
+
+    fake = web.Application()
+    fake.router.add_get("/{tail:.*}", endless)
+    server = TestServer(fake)
+    await server.start_server()
+    try:
+        monkeypatch.delenv("ZAI_API_KEY", raising=False)
+        client = await make_client()
+        body = await checked(client, "POST", "/api/v1/agents/test", "/agents/test",
+                             json={"agent_type": "glm-4.6", "api_url": str(server.make_url("/v1")), "api_key": "sk-probe-key"})
+        assert body["status"] == "success" and body["http_status"] == 200 and len(body["message"]) <= 1000
+        assert sent[0] < total // 2, f"the probe read {sent[0]} bytes"
+    finally:
+        await server.close()
+
+
 async def test_benchmark_yml_is_read_bounded_and_never_through_a_symlink(make_client: Make, tmp_path: Path) -> None:
     """GET /benchmarks/{id}/yml serves the file's text; a file swapped for a symlink is a 404, one grown huge is cut at the limit."""
     from runner.benchmark import MAX_FILE_BYTES
