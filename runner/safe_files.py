@@ -41,3 +41,26 @@ def open_regular(path: str | Path, flags: int, mode: int = 0o644) -> int:
 def open_append(path: str | Path, mode: int = 0o644) -> int:
     """A log file opened for appending (created when missing), never through a link."""
     return open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+
+
+def read_prefix(fd: int, limit: int) -> bytes:
+    """At most `limit` bytes from `fd`'s position: a file grown huge is never read whole."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        block = os.read(fd, min(left, 1 << 20))
+        if not block:
+            break
+        parts.append(block)
+        left -= len(block)
+    return b"".join(parts)
+
+
+def read_regular(path: str | Path, limit: int) -> bytes | None:
+    """A regular file's bytes, never through a symlink; None when it holds more than `limit`."""
+    fd = open_regular(path, os.O_RDONLY)
+    try:
+        data = read_prefix(fd, limit + 1)
+    finally:
+        os.close(fd)
+    return None if len(data) > limit else data

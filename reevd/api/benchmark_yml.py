@@ -14,6 +14,7 @@ from reevd.api.responses import json_response
 from reevd.ingest.files import OutOfDescriptors, Refused, open_regular
 from reevd.store import benchmarks as q
 from runner.benchmark import MAX_FILE_BYTES
+from runner.safe_files import read_prefix
 
 
 def read_head(folder: str, name: str, limit: int = MAX_FILE_BYTES) -> bytes | None:
@@ -24,15 +25,7 @@ def read_head(folder: str, name: str, limit: int = MAX_FILE_BYTES) -> bytes | No
         return None
     fd, _ = opened
     try:
-        parts: list[bytes] = []
-        left = limit
-        while left > 0:
-            block = os.read(fd, left)
-            if not block:
-                break
-            parts.append(block)
-            left -= len(block)
-        return b"".join(parts)
+        return read_prefix(fd, limit)
     finally:
         os.close(fd)
 

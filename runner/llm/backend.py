@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from runner.atomic import write_atomic
+from runner.safe_files import read_regular
 
 # A model's reply is a few KB; a server (or proxy) answering with far more, or with a body
 # that inflates, must not take the runner's memory. Bodies are asked for uncompressed.
@@ -236,7 +237,10 @@ class CachingBackend:
     def complete(self, request: dict[str, Any]) -> Exchange:
         path = self.dir / f"{request_key(request, self.aliases)}.json"
         try:
-            body = orjson.loads(_unaliased(path.read_bytes(), self.aliases))
+            # Bounded like a live answer, and never through a link planted in the cache folder:
+            # anything else is a miss, asked again and overwritten.
+            data = read_regular(path, MAX_RESPONSE_BYTES)
+            body = orjson.loads(_unaliased(data, self.aliases)) if data is not None else None
             if isinstance(body, dict):
                 return Exchange(request, body, 0.0, 0, cached=True)
         except (OSError, orjson.JSONDecodeError):

@@ -247,6 +247,25 @@ def test_response_cache_makes_a_rerun_free(tmp_path: Path) -> None:
     assert all(r["cached"] for r in _lines(tmp_path / "b" / "llm_s1.jsonl"))
 
 
+def test_cache_entries_that_are_links_or_oversized_are_misses(tmp_path: Path) -> None:
+    """A cache entry swapped for a symlink, or grown past the answer limit, is asked again and rewritten, never read."""
+    from runner.llm.backend import MAX_RESPONSE_BYTES
+
+    cache = tmp_path / "cache"
+    _run("001-sol-transfer", list(SOLUTIONS["001-sol-transfer"]), tmp_path / "a", REEV_LLM_CACHE_DIR=str(cache))
+    entries = sorted(cache.glob("*.json"))
+    assert len(entries) == 2
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(entries[0].read_bytes())
+    entries[0].unlink()
+    entries[0].symlink_to(outside)
+    with entries[1].open("ab") as fh:
+        fh.truncate(MAX_RESPONSE_BYTES + 1)  # sparse: oversized without using the disk
+    again, fake = _run("001-sol-transfer", list(SOLUTIONS["001-sol-transfer"]), tmp_path / "b", REEV_LLM_CACHE_DIR=str(cache))
+    assert again.score == 1.0 and len(fake.requests) == 2
+    assert not entries[0].is_symlink() and entries[1].stat().st_size < MAX_RESPONSE_BYTES
+
+
 def test_recorded_llm_log_replays_offline_to_the_same_result(tmp_path: Path) -> None:
     """The responses of an llm_<id>.jsonl, replayed through the backend seam, rebuild the same instructions and score."""
     from runner.agents.catalog import AgentConfig
