@@ -15,9 +15,9 @@ from typing import TypeVar
 import structlog
 
 from reevd.ingest.parse import PROGRESS_BY_EVENT, InvalidInput, parse_otel_line
-from reevd.ingest.tail import read_lines
+from reevd.ingest.tail import TailChunk, read_lines
 from reevd.models import utc_now_iso
-from reevd.store.writes import EventRow, FileState, OtelChunk
+from reevd.store.writes import EventMeta, FileState, OtelChunk
 
 log = structlog.get_logger("reevd.ingest")
 
@@ -33,10 +33,10 @@ class TailCounts:
 
 def tailed_chunks(name: str, kind: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
                   line_max: int, chunk_max: int, counts: TailCounts,
-                  parse: Callable[[list[tuple[int, bytes]]], tuple[T, int, int]]) -> Iterator[tuple[T, FileState, bool]]:
+                  parse: Callable[[TailChunk], tuple[T, int, int]]) -> Iterator[tuple[T, FileState, bool]]:
     """(parsed, new state, replaced) per chunk of complete lines appended to a JSONL file since
-    `known` (lazily: one chunk read per step). `parse` turns a chunk's (offset, line) pairs into
-    (what to store, lines stored, lines invalid); `replaced` is True for the first chunk of a
+    `known` (lazily: one chunk read per step). `parse` turns a chunk (its (offset, line) pairs
+    and the bytes they were cut from) into (what to store, lines stored, lines invalid); `replaced` is True for the first chunk of a
     file that was truncated or replaced (its old rows must go in the same transaction)."""
     state = known
     replaced = False
@@ -53,7 +53,7 @@ def tailed_chunks(name: str, kind: str, execution_id: str, fd: int, st: os.stat_
         chunk = read_lines(fd, state.offset, state.skipping, line_max, chunk_max, end=st.st_size)
         if chunk.new_offset == state.offset and not (replaced and first_chunk):
             return  # only a partial line (or nothing) left: wait for its newline
-        parsed, stored, invalid = parse(chunk.lines)
+        parsed, stored, invalid = parse(chunk)
         if chunk.oversize:
             log.warning(f"{kind}_line_oversize", execution_id=execution_id, count=chunk.oversize)
         state = replace(
@@ -77,32 +77,40 @@ def tailed_chunks(name: str, kind: str, execution_id: str, fd: int, st: os.stat_
 
 def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
                 line_max: int, chunk_max: int, counts: TailCounts) -> Iterator[OtelChunk]:
-    """The write ops for what was appended since `known` (lazily: one chunk read per step)."""
+    """The write ops for what was appended since `known` (lazily: one chunk read per step).
+
+    Each line is parsed once, for its fields; its body is not decoded: the op carries the
+    chunk's bytes and each event's place in them (perf/limits_perf.py item 3: the per-line
+    Python work on the loop was as long as SQLite's write of the row)."""
     progress: float | None = None
     benchmark_id = agent = ""
+    data = b""
 
-    def parse(lines: list[tuple[int, bytes]]) -> tuple[list[EventRow], int, int]:
-        nonlocal progress, benchmark_id, agent
-        events: list[EventRow] = []
+    def parse(chunk: TailChunk) -> tuple[list[EventMeta], int, int]:
+        nonlocal progress, benchmark_id, agent, data
+        events: list[EventMeta] = []
+        append = events.append
         invalid = 0
-        top: float | None = None
         bid = who = ""
-        for offset, line in lines:
+        start = 1 - chunk.base  # substr() counts from 1
+        for offset, line in chunk.lines:
             try:
-                ev = parse_otel_line(line)
+                event_type, ts, tool_name, line_bid, line_agent = parse_otel_line(line)
             except InvalidInput as exc:
                 invalid += 1
                 log.warning("otel_line_skipped", execution_id=execution_id, offset=offset, error=str(exc)[:200])
                 continue
-            events.append(EventRow(offset, ev.event_type, ev.timestamp, ev.tool_name, ev.body))
-            step = PROGRESS_BY_EVENT.get(ev.event_type)
-            if step is not None and (top is None or step > top):
-                top = step
-            bid = bid or ev.benchmark_id
-            who = who or ev.agent
-        progress, benchmark_id, agent = top, bid, who  # this chunk's, read when it is yielded
+            append((offset, event_type, ts, tool_name, offset + start, len(line)))
+            if not bid:
+                bid = line_bid
+            if not who:
+                who = line_agent
+        steps = [PROGRESS_BY_EVENT[t] for t in {ev[1] for ev in events} if t in PROGRESS_BY_EVENT]
+        # This chunk's, read when it is yielded.
+        progress, benchmark_id, agent = max(steps, default=None), bid, who
+        data = chunk.data if events else b""
         return events, len(events), invalid
 
     for events, state, replaced in tailed_chunks(name, "otel", execution_id, fd, st, known, line_max, chunk_max,
                                                  counts, parse):
-        yield OtelChunk(execution_id, state, events, replaced, progress, benchmark_id, agent, utc_now_iso())
+        yield OtelChunk(execution_id, state, events, data, replaced, progress, benchmark_id, agent, utc_now_iso())
