@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import structlog
 
-from reevd.ingest.parse import PROGRESS_BY_EVENT, InvalidInput, parse_otel_line
+from reevd.ingest.parse import PROGRESS_BY_EVENT, InvalidInput, parse_ascii_otel_line, parse_otel_line
 from reevd.ingest.tail import TailChunk, read_lines
 from reevd.models import utc_now_iso
 from reevd.store.writes import EventMeta, FileState, OtelChunk
@@ -93,9 +93,11 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
         invalid = 0
         bid = who = ""
         start = 1 - chunk.base  # substr() counts from 1
+        # All ASCII (one C pass): every line is valid UTF-8, the cheaper parse may be used.
+        parse_line = parse_ascii_otel_line if chunk.data.isascii() else parse_otel_line
         for offset, line in chunk.lines:
             try:
-                event_type, ts, tool_name, line_bid, line_agent = parse_otel_line(line)
+                event_type, ts, tool_name, line_bid, line_agent = parse_line(line)
             except InvalidInput as exc:
                 invalid += 1
                 log.warning("otel_line_skipped", execution_id=execution_id, offset=offset, error=str(exc)[:200])

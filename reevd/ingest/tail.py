@@ -49,12 +49,13 @@ def read_lines(fd: int, offset: int, skipping: bool, max_line: int, max_chunk: i
         lines = out.lines
         at = offset + pos
         oversize = 0
+        append = lines.append
         for line in buf[pos:last].split(b"\n"):
             n = len(line)
             if n > max_line:
                 oversize += 1
-            elif n and line.strip():
-                lines.append((at, line[:-1] if line.endswith(b"\r") else line))
+            elif n and not line.isspace():  # isspace: the bytes strip() removes, all of them
+                append((at, line[:-1] if line[-1] == 13 else line))  # 13: a CRLF line's \r
             at += n + 1
         out.oversize = oversize
         pos = last + 1

@@ -183,6 +183,11 @@ class OtelChunk(WriteOp):
     benchmark_id: str = ""
     agent: str = ""
     now: str = ""
+    events_json: str = ""  # `events` as SQLite reads them; made where the op is made (on the loop, not the writer)
+
+    def __post_init__(self) -> None:
+        if self.events and not self.events_json:
+            object.__setattr__(self, "events_json", orjson.dumps(self.events).decode())
 
     # All of a chunk's events in one statement that runs in C without the GIL: SQLite walks a
     # small JSON array of [offset, event_type, ts, tool_name, start, length] per event and
@@ -227,7 +232,7 @@ class OtelChunk(WriteOp):
             out.append((self.DELETE_SQL, (self.execution_id,)))
         out.append(self.file.statement())
         if self.events:
-            out.append((self.EVENTS_SQL, (self.execution_id, orjson.dumps(self.events).decode(), self.data)))
+            out.append((self.EVENTS_SQL, (self.execution_id, self.events_json, self.data)))
         if self.events or self.replaced:
             last = self.events[-1] if self.events else None
             out.append((self.EXECUTION_SQL, {
