@@ -8,6 +8,7 @@ offset commit together (exactly once across crashes).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -22,6 +23,11 @@ from reevd.store.writes import EventMeta, FileState, OtelChunk
 log = structlog.get_logger("reevd.ingest")
 
 T = TypeVar("T")
+
+# While the loop parses a chunk (pure Python, holding the GIL), the writer thread, between two
+# SQLite steps of the previous chunk, waits for the GIL up to the switch interval: 5 ms by
+# default, several times per chunk, which made writing and parsing take turns.
+PARSE_SWITCH_INTERVAL_S = 0.0002
 
 
 @dataclass
@@ -87,6 +93,14 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
     data = b""
 
     def parse(chunk: TailChunk) -> tuple[list[EventMeta], int, int]:
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(PARSE_SWITCH_INTERVAL_S)
+        try:
+            return parse_lines(chunk)
+        finally:
+            sys.setswitchinterval(switch)
+
+    def parse_lines(chunk: TailChunk) -> tuple[list[EventMeta], int, int]:
         nonlocal progress, benchmark_id, agent, data
         events: list[EventMeta] = []
         append = events.append
