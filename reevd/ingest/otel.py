@@ -10,12 +10,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from itertools import accumulate, repeat
+from operator import add
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
 
-from reevd.ingest.parse import PROGRESS_BY_EVENT, InvalidInput, parse_ascii_otel_line, parse_otel_line
+from reevd.ingest.parse import (
+    PROGRESS_BY_EVENT,
+    InvalidInput,
+    PlainOtelLine,
+    parse_ascii_otel_line,
+    parse_otel_line,
+    parse_plain_otel_lines,
+)
 from reevd.ingest.tail import TailChunk, read_lines
 from reevd.models import utc_now_iso
 from reevd.store.writes import EventMeta, FileState, OtelChunk
@@ -81,6 +90,20 @@ def tailed_chunks(name: str, kind: str, execution_id: str, fd: int, st: os.stat_
             return
 
 
+def _plain_events(base: int, lines: list[PlainOtelLine], lengths: list[int]) -> tuple[list[EventMeta], str, str]:
+    """The events of a chunk read from file offset `base` whose lines parse_plain_otel_lines
+    read whole, and the first benchmark id and agent named: one tuple per line, no other step."""
+    offsets = accumulate(map(add, lengths, repeat(1)), initial=base)
+    shift = 1 - base  # substr() counts from 1
+    events: list[EventMeta] = [
+        (at, ln.event_type, ln.timestamp, ln.tool_input.tool_name if ln.tool_input is not None else None, at + shift, n)
+        for ln, at, n in zip(lines, offsets, lengths)
+    ]
+    bid = next((m.benchmark_id for ln in lines if (m := ln.metadata) is not None and m.benchmark_id), "")
+    who = next((a for ln in lines if (m := ln.metadata) is not None and (a := m.agent or m.agent_type)), "")
+    return events, bid, who
+
+
 def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
                 line_max: int, chunk_max: int, counts: TailCounts) -> Iterator[OtelChunk]:
     """The write ops for what was appended since `known` (lazily: one chunk read per step).
@@ -102,6 +125,19 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
 
     def parse_lines(chunk: TailChunk) -> tuple[list[EventMeta], int, int]:
         nonlocal progress, benchmark_id, agent, data
+        plain = parse_plain_otel_lines(chunk.data, chunk.stop) if chunk.whole else None
+        if plain is not None:
+            events, bid, who = _plain_events(chunk.base, *plain)
+            invalid = 0
+        else:
+            events, bid, who, invalid = line_by_line(chunk)
+        steps = [PROGRESS_BY_EVENT[t] for t in {ev[1] for ev in events} if t in PROGRESS_BY_EVENT]
+        # This chunk's, read when it is yielded.
+        progress, benchmark_id, agent = max(steps, default=None), bid, who
+        data = chunk.data if events else b""
+        return events, len(events), invalid
+
+    def line_by_line(chunk: TailChunk) -> tuple[list[EventMeta], str, str, int]:
         events: list[EventMeta] = []
         append = events.append
         invalid = 0
@@ -121,11 +157,7 @@ def otel_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known
                 bid = line_bid
             if not who:
                 who = line_agent
-        steps = [PROGRESS_BY_EVENT[t] for t in {ev[1] for ev in events} if t in PROGRESS_BY_EVENT]
-        # This chunk's, read when it is yielded.
-        progress, benchmark_id, agent = max(steps, default=None), bid, who
-        data = chunk.data if events else b""
-        return events, len(events), invalid
+        return events, bid, who, invalid
 
     for events, state, replaced in tailed_chunks(name, "otel", execution_id, fd, st, known, line_max, chunk_max,
                                                  counts, parse):

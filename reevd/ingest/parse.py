@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Annotated, Any
 
 import msgspec
 import orjson
@@ -229,3 +230,56 @@ def _fields(event_type: Any, timestamp: Any, tool_name: Any, benchmark_id: Any, 
         benchmark_id if type(benchmark_id) is str else "",
         agent if type(agent) is str else "",
     )
+
+
+class _PlainToolInput(msgspec.Struct, gc=False):
+    tool_name: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+
+class _PlainMetadata(msgspec.Struct, gc=False):
+    benchmark_id: str | None = None
+    agent: str | None = None
+    agent_type: str | None = None
+
+
+class PlainOtelLine(msgspec.Struct, gc=False):
+    """An OTEL line whose keys all have the plain shape the runner writes: the fields
+    parse_otel_line would return, as they are (no cut, no other type to drop)."""
+
+    event_type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    timestamp: str | None = None
+    tool_input: _PlainToolInput | None = None
+    metadata: _PlainMetadata | None = None
+
+
+_decode_plain_lines = msgspec.json.Decoder(PlainOtelLine).decode_lines
+_first, _last = itemgetter(0), itemgetter(-1)
+
+
+def parse_plain_otel_lines(data: bytes, stop: int) -> tuple[list[PlainOtelLine], list[int]] | None:
+    """The lines data[:stop] (newline-separated) parsed in one C call when every one is plain:
+    ASCII, `{` first and `}` last, and a PlainOtelLine. Then each line's fields are those
+    parse_otel_line returns. With each line's length; None otherwise (parse line by line).
+
+    msgspec reads a stream of values whatever the line breaks, so the lines are checked to
+    hold one value each: a line that starts with `{` cannot continue a value left open by a
+    line that ends with `}` (only `,` `}` `]` may follow a value), so no value spans two lines,
+    and as many values as lines means one per line (an empty line fails the checks too).
+    No step per line runs in Python here: split, map and bytes checks are C loops.
+    """
+    if not data.isascii():  # bytes past stop too: at worst this chunk goes line by line
+        return None
+    parts = data.split(b"\n")
+    del parts[-1]  # what follows the last newline: a partial line, or nothing
+    try:
+        if bytes(map(_first, parts)).strip(b"{") or bytes(map(_last, parts)).strip(b"}"):
+            return None
+    except IndexError:  # an empty line
+        return None
+    try:
+        lines = _decode_plain_lines(memoryview(data)[:stop])
+    except (msgspec.DecodeError, RecursionError):  # one line is not plain: all go line by line
+        return None
+    if len(lines) != len(parts):
+        return None
+    return lines, list(map(len, parts))

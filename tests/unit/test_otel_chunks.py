@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from reevd.ingest.otel import TailCounts, otel_chunks
 from reevd.store import Store
 
@@ -55,3 +57,60 @@ async def test_kept_lines_are_stored_byte_for_byte_and_the_rest_counted(tmp_path
     assert (counts.lines, counts.invalid, counts.oversize) == (4, 3, 1)
     assert row is not None and row["events_count"] == 4 and row["benchmark_id"] == "001" and row["agent"] == "deterministic"
     assert row["progress"] == 0.9 and row["last_event_type"] == "SessionSummary"
+
+
+PLAIN = b'{"event_type":"ToolOutput","timestamp":"t","metadata":{"benchmark_id":"001","agent":"deterministic"}}'
+
+
+@pytest.mark.parametrize("chunk", [
+    PLAIN + b"\n" + PLAIN + b"\n",  # plain: read whole
+    b'{"event_type":"A"} {"event_type":"B"}\n{"event_type":\n"C"}\n',  # two values on a line, one across two: as many values as lines
+    PLAIN + b"\n\n" + PLAIN + b"\n",  # an empty line
+    PLAIN + b"\n  \n" + PLAIN + b"\n",  # a line of spaces
+    PLAIN + b"\r\n" + PLAIN + b"\n",  # CRLF
+    PLAIN + b"\n" + b'{"event_type":"' + b"E" * 65 + b'"}\n',  # an event type cut to 64
+    PLAIN + b"\n" + b'{"failed_tools":0,"total_events":3,"logged_at":"t4"}\n',  # upstream's summary
+    PLAIN + b"\n" + b'{"event_type":"A","tool_input":"x","metadata":[]}\n',  # other shapes, dropped
+    PLAIN + b"\n" + b'{"event_type":"A","timestamp":5}\n',
+    PLAIN + b"\n" + b'{"event_type":"A","o":[1,]}\n',  # not JSON
+    PLAIN + b"\n" + b'{"event_type":"A","o":"\\u00e9"} \n',  # a space after the value
+    PLAIN + b"\n" + '{"event_type":"Prompt","o":"é"}\n'.encode(),  # not ASCII
+])
+def test_whole_chunk_parse_agrees_with_line_by_line(tmp_path: Path, chunk: bytes) -> None:
+    """A chunk read whole (one msgspec call) gives exactly the events, counts and names the line-by-line parse gives, or is refused to it."""
+    from reevd.ingest.parse import InvalidInput, parse_otel_line
+
+    path = tmp_path / "enhanced_otel_e1.jsonl"
+    path.write_bytes(chunk)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        counts = TailCounts()
+        ops = list(otel_chunks(path.name, "e1", fd, os.fstat(fd), None, 1 << 20, (1 << 20) + 1, counts))
+    finally:
+        os.close(fd)
+    expected, invalid, at = [], 0, 0
+    for raw in chunk.split(b"\n")[:-1]:
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if line.strip():
+            try:
+                event_type, ts, tool_name, _, _ = parse_otel_line(line)
+                expected.append((at, event_type, ts, tool_name, at + 1, len(line)))
+            except InvalidInput:
+                invalid += 1
+        at += len(raw) + 1
+    assert len(ops) == 1
+    assert ops[0].events == expected and (counts.lines, counts.invalid) == (len(expected), invalid)
+    assert [ops[0].data[s - 1:s - 1 + n] for _, _, _, _, s, n in ops[0].events] == [
+        chunk[o:o + n] for o, _, _, _, _, n in expected]
+    assert (ops[0].benchmark_id, ops[0].agent) == (("001", "deterministic") if PLAIN in chunk else ("", ""))
+
+
+def test_plain_lines_are_read_whole() -> None:
+    """The runner's plain lines take the one-call path (the agreement test above would pass without it)."""
+    from reevd.ingest.parse import parse_plain_otel_lines
+
+    data = PLAIN + b"\n" + PLAIN + b"\n" + b'{"event_type":"partial'
+    parsed = parse_plain_otel_lines(data, 2 * len(PLAIN) + 1)
+    assert parsed is not None
+    lines, lengths = parsed
+    assert [ln.event_type for ln in lines] == ["ToolOutput", "ToolOutput"] and lengths == [len(PLAIN), len(PLAIN)]
