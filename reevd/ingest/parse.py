@@ -254,6 +254,7 @@ class PlainOtelLine(msgspec.Struct, gc=False):
 
 _decode_plain_lines = msgspec.json.Decoder(PlainOtelLine).decode_lines
 _first, _last = itemgetter(0), itemgetter(-1)
+DECODE_PIECE = 128 << 10
 
 
 def parse_plain_otel_lines(data: bytes, stop: int) -> tuple[list[PlainOtelLine], list[int]] | None:
@@ -276,8 +277,17 @@ def parse_plain_otel_lines(data: bytes, stop: int) -> tuple[list[PlainOtelLine],
             return None
     except IndexError:  # an empty line
         return None
+    view = memoryview(data)
+    lines: list[PlainOtelLine] = []
+    start = 0
     try:
-        lines = _decode_plain_lines(memoryview(data)[:stop])
+        while start < stop:
+            # In pieces of about DECODE_PIECE bytes cut at newlines: a C call keeps the GIL
+            # until it returns, and the writer thread needs it back after each SQLite step.
+            end = data.find(b"\n", min(start + DECODE_PIECE, stop))
+            end = stop if end == -1 or end > stop else end
+            lines += _decode_plain_lines(view[start:end])
+            start = end + 1
     except (msgspec.DecodeError, RecursionError):  # one line is not plain: all go line by line
         return None
     if len(lines) != len(parts):

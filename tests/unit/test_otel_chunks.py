@@ -76,9 +76,13 @@ PLAIN = b'{"event_type":"ToolOutput","timestamp":"t","metadata":{"benchmark_id":
     PLAIN + b"\n" + b'{"event_type":"A","o":"\\u00e9"} \n',  # a space after the value
     PLAIN + b"\n" + '{"event_type":"Prompt","o":"é"}\n'.encode(),  # not ASCII
 ])
-def test_whole_chunk_parse_agrees_with_line_by_line(tmp_path: Path, chunk: bytes) -> None:
-    """A chunk read whole (one msgspec call) gives exactly the events, counts and names the line-by-line parse gives, or is refused to it."""
+@pytest.mark.parametrize("piece", [1 << 17, 1])
+def test_whole_chunk_parse_agrees_with_line_by_line(tmp_path: Path, chunk: bytes, piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk read whole (msgspec calls over pieces of lines) gives exactly the events, counts and names the line-by-line parse gives, or is refused to it."""
+    from reevd.ingest import parse
     from reevd.ingest.parse import InvalidInput, parse_otel_line
+
+    monkeypatch.setattr(parse, "DECODE_PIECE", piece)
 
     path = tmp_path / "enhanced_otel_e1.jsonl"
     path.write_bytes(chunk)
@@ -105,10 +109,13 @@ def test_whole_chunk_parse_agrees_with_line_by_line(tmp_path: Path, chunk: bytes
     assert (ops[0].benchmark_id, ops[0].agent) == (("001", "deterministic") if PLAIN in chunk else ("", ""))
 
 
-def test_plain_lines_are_read_whole() -> None:
-    """The runner's plain lines take the one-call path (the agreement test above would pass without it)."""
+@pytest.mark.parametrize("piece", [1 << 17, 1])
+def test_plain_lines_are_read_whole(piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's plain lines take the whole-chunk path, in one piece or one per line (the agreement test above would pass without it)."""
+    from reevd.ingest import parse
     from reevd.ingest.parse import parse_plain_otel_lines
 
+    monkeypatch.setattr(parse, "DECODE_PIECE", piece)
     data = PLAIN + b"\n" + PLAIN + b"\n" + b'{"event_type":"partial'
     parsed = parse_plain_otel_lines(data, 2 * len(PLAIN) + 1)
     assert parsed is not None
