@@ -739,7 +739,7 @@ def main() -> None:
         return {
             "1": lambda t, tb: part_1(t, 150, 3, tb),
             "2": lambda t, tb: part_2(t, 5.0, 3, tb),
-            "3": lambda t, tb: part_3(t, 1_000_000, 2, tb),
+            "3": lambda t, tb: part_3(t, 1_000_000, 3, tb),
             "4": lambda t, tb: part_4(t, 20_000, 2, tb),
             "5": lambda t, tb: part_5(t, 100, 9, 2, tb),
             "6": lambda t, tb: part_6(t, 500, 4, 2, tb),

@@ -13,6 +13,7 @@ import orjson
 import structlog
 
 from reevd.ingest.otel import TailCounts, tailed_chunks
+from reevd.ingest.tail import TailChunk
 from reevd.store.llm_calls import LlmChunk
 from reevd.store.writes import FileState
 
@@ -21,10 +22,10 @@ log = structlog.get_logger("reevd.ingest")
 
 def llm_chunks(name: str, execution_id: str, fd: int, st: os.stat_result, known: FileState | None,
                line_max: int, chunk_max: int, counts: TailCounts) -> Iterator[LlmChunk]:
-    def parse(lines: list[tuple[int, bytes]]) -> tuple[list[tuple[int, str]], int, int]:
+    def parse(chunk: TailChunk) -> tuple[list[tuple[int, str]], int, int]:
         rows: list[tuple[int, str]] = []
         invalid = 0
-        for offset, line in lines:
+        for offset, line in chunk.lines:
             try:
                 doc = orjson.loads(line)
             except orjson.JSONDecodeError:

@@ -9,7 +9,7 @@ state never regresses and a replayed or late event changes nothing (UPSERT ... W
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import orjson
 
@@ -164,14 +164,10 @@ class SessionInvalid(WriteOp):
         ]
 
 
-class EventRow(NamedTuple):
-    """One OTEL line to store (immutable; a NamedTuple: cheap to build a million of)."""
-
-    offset: int
-    event_type: str
-    ts: str | None
-    tool_name: str | None
-    body: str
+# One OTEL event to store, as a plain tuple (a 1M-line file builds 1M of them):
+# (offset, event_type, ts, tool_name, start, length), where its body is the `length` bytes of
+# the chunk's data from `start` (counted from 1, as substr() does).
+EventMeta = tuple[int, str, str | None, str | None, int, int]
 
 
 @dataclass(frozen=True)
@@ -180,22 +176,28 @@ class OtelChunk(WriteOp):
 
     execution_id: str
     file: FileState
-    events: list[EventRow] = field(default_factory=list)
+    events: list[EventMeta] = field(default_factory=list)
+    data: bytes = b""  # the bytes the events' bodies are cut from (the chunk as read)
     replaced: bool = False  # the file was truncated or replaced: its old events are gone
     progress: float | None = None
     benchmark_id: str = ""
     agent: str = ""
     now: str = ""
+    events_json: str = ""  # `events` as SQLite reads them; made where the op is made (on the loop, not the writer)
+
+    def __post_init__(self) -> None:
+        if self.events and not self.events_json:
+            object.__setattr__(self, "events_json", orjson.dumps(self.events).decode())
 
     # All of a chunk's events in one statement that runs in C without the GIL: SQLite walks a
     # small JSON array of [offset, event_type, ts, tool_name, start, length] per event and
-    # cuts each body out of one BLOB of the chunk's bodies (substr on a BLOB counts bytes).
+    # cuts each body out of the chunk's bytes as read (substr on a BLOB counts bytes).
     # Profile (perf/profile_daemon.py otel, perf/limits_perf.py item 3): executemany needs the
     # GIL back after every row, and the loop, busy parsing the next chunk, only yields it at
     # the 5 ms switch interval, so writing and parsing took turns; an array of whole rows
     # (json_each over [..., body]) ran in parallel but made SQLite parse every body again.
-    # Bodies travel as bytes, never escaped or parsed again. Same rows, types (CAST to TEXT)
-    # and INSERT OR IGNORE semantics as one VALUES row per event.
+    # Bodies are never decoded, copied per line or escaped: the parse validated their UTF-8.
+    # Same rows, types (CAST to TEXT) and INSERT OR IGNORE semantics as one VALUES row per event.
     EVENTS_SQL: ClassVar[str] = (
         "INSERT OR IGNORE INTO events (execution_id, offset, event_type, ts, tool_name, body) "
         "SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
@@ -230,18 +232,13 @@ class OtelChunk(WriteOp):
             out.append((self.DELETE_SQL, (self.execution_id,)))
         out.append(self.file.statement())
         if self.events:
-            bodies = [ev.body.encode() for ev in self.events]
-            meta, start = [], 1
-            for ev, body in zip(self.events, bodies, strict=True):
-                meta.append((ev.offset, ev.event_type, ev.ts, ev.tool_name, start, len(body)))
-                start += len(body)
-            out.append((self.EVENTS_SQL, (self.execution_id, orjson.dumps(meta).decode(), b"".join(bodies))))
+            out.append((self.EVENTS_SQL, (self.execution_id, self.events_json, self.data)))
         if self.events or self.replaced:
             last = self.events[-1] if self.events else None
             out.append((self.EXECUTION_SQL, {
                 "id": self.execution_id, "benchmark_id": self.benchmark_id, "agent": self.agent, "now": self.now,
                 "progress": self.progress, "count": self.file.lines,
-                "last_type": last.event_type if last else None, "last_at": last.ts if last else None,
+                "last_type": last[1] if last else None, "last_at": last[2] if last else None,
             }))
         return out
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from reevd.ingest.parse import InvalidInput, parse_otel_line, parse_session
+from reevd.ingest.parse import InvalidInput, parse_ascii_otel_line, parse_otel_line, parse_session
 from reevd.models import Status
 from tests.helpers import CAPTURES
 
@@ -66,15 +66,14 @@ def test_otel_line_fields() -> None:
     """An OTEL line yields its type, time, tool name and the benchmark from metadata."""
     line = json.dumps({"timestamp": "2025-10-30T03:44:17.796472Z", "event_type": "ToolInput",
                        "tool_input": {"tool_name": "sol_transfer"}, "metadata": {"benchmark_id": "001"}}).encode()
-    ev = parse_otel_line(line)
-    assert (ev.event_type, ev.tool_name, ev.benchmark_id) == ("ToolInput", "sol_transfer", "001")
-    assert json.loads(ev.body)["tool_input"]["tool_name"] == "sol_transfer"
+    event_type, ts, tool_name, benchmark_id, agent = parse_otel_line(line)
+    assert (event_type, ts, tool_name, benchmark_id, agent) == ("ToolInput", "2025-10-30T03:44:17.796472Z", "sol_transfer", "001", "")
 
 
 def test_upstream_summary_record_is_an_event() -> None:
     """Upstream's closing summary (no event_type) is kept as a SessionSummary event, not an error."""
-    ev = parse_otel_line(b'{"failed_tools":2,"logged_at":"2025-11-06T16:26:44.365455Z","total_events":12}')
-    assert ev.event_type == "SessionSummary" and ev.timestamp == "2025-11-06T16:26:44.365455Z"
+    event_type, ts, *_ = parse_otel_line(b'{"failed_tools":2,"logged_at":"2025-11-06T16:26:44.365455Z","total_events":12}')
+    assert event_type == "SessionSummary" and ts == "2025-11-06T16:26:44.365455Z"
 
 
 @pytest.mark.parametrize("line", [b"not json", b"[]", b'{"event_type": 3}', b'{"timestamp": "x"}'])
@@ -82,3 +81,34 @@ def test_bad_otel_lines(line: bytes) -> None:
     """Lines that are not event objects are rejected (and later counted, not fatal)."""
     with pytest.raises(InvalidInput):
         parse_otel_line(line)
+
+
+AGREEMENT_LINES = [
+    b'{"event_type":"ToolInput","timestamp":"t","tool_input":{"tool_name":"sol_transfer","args":{"a":[1,2]}},"metadata":{"benchmark_id":"001","agent":"deterministic"}}',
+    b'{"failed_tools":2,"logged_at":"2025-11-06T16:26:44.365455Z","total_events":12}',
+    b'{"event_type":null,"total_events":null,"logged_at":5}',
+    b'{"event_type":"A","tool_input":"not an object","metadata":[1]}',
+    b'{"event_type":"A","tool_input":{"tool_name":7},"metadata":{"agent":"","agent_type":"llm"}}',
+    b'{"event_type":"A","event_type":"B","timestamp":3}',
+    b'{"event_type":"' + b"x" * 100 + b'","tool_input":{"tool_name":"' + b"y" * 200 + b'"}}',
+    b'{"event_type":"A","o":1E+2,"p":-0,"q":123456789012345678901234567890}',
+    b'{"event_type":"A","o":"\\ud83d\\ude00 \\u00e9 \\n"}',
+    b'{"event_type":""}', b'{"event_type":3}', b'{"timestamp":"x"}', b"[]", b"3", b'"s"', b"not json",
+    b'{"event_type":"A","o":NaN}', b'{"event_type":"A","o":"\\ud800"}', b'{"event_type":"A","o":"a\tb"}',
+    b'{"event_type":"A","o":[1,]}', b'{"event_type":"A"} x', b'{"event_type":"A","o":01}',
+    b'{"event_type":"A","o":' + b"[" * 1100 + b"]" * 1100 + b"}",
+    b'{"event_type":"A","tool_input":' + b'{"a":' * 1100 + b"1" + b"}" * 1100 + b"}",
+]
+
+
+@pytest.mark.parametrize("line", AGREEMENT_LINES)
+def test_ascii_parse_agrees_with_the_full_parse(line: bytes) -> None:
+    """The cheaper parse used for ASCII chunks keeps or rejects a line exactly as the full parse does, with the same fields."""
+    try:
+        expected = parse_otel_line(line)
+    except InvalidInput as exc:
+        with pytest.raises(InvalidInput) as info:
+            parse_ascii_otel_line(line)
+        assert str(info.value) == str(exc)
+        return
+    assert parse_ascii_otel_line(line) == expected

@@ -9,7 +9,7 @@ import pytest
 
 from reevd.store import DatabaseTooNew, Store
 from reevd.store.schema import MIGRATIONS
-from reevd.store.writes import EventRow, FileState, OtelChunk, RunEnded, RunQueued, RunStarted, SessionInvalid, SessionResult
+from reevd.store.writes import EventMeta, FileState, OtelChunk, RunEnded, RunQueued, RunStarted, SessionInvalid, SessionResult
 
 NOW = "2026-11-21T00:00:00.000Z"
 
@@ -22,9 +22,20 @@ def _result(status: str = "Completed", score: float = 1.0) -> SessionResult:
     return SessionResult("e1", "001", "deterministic", status, None, NOW, score, None, '{"score": 1.0}', NOW, _file())
 
 
+def _events(rows: list[tuple[int, str, str | None, str | None, str]]) -> tuple[list[EventMeta], bytes]:
+    """(offset, event_type, ts, tool_name, body) rows as an OTEL chunk carries them: places in its bytes."""
+    events: list[EventMeta] = []
+    data = b""
+    for offset, event_type, ts, tool_name, body in rows:
+        raw = body.encode()
+        events.append((offset, event_type, ts, tool_name, len(data) + 1, len(raw)))
+        data += raw
+    return events, data
+
+
 def _chunk(offsets: list[int], lines: int) -> OtelChunk:
-    events = [EventRow(o, "ToolInput", NOW, "t", "{}") for o in offsets]
-    return OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", offset=max(offsets) + 3, lines=lines), events, False, 0.3, "", "", NOW)
+    events, data = _events([(o, "ToolInput", NOW, "t", "{}") for o in offsets])
+    return OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", offset=max(offsets) + 3, lines=lines), events, data, False, 0.3, "", "", NOW)
 
 
 @pytest.fixture
@@ -149,8 +160,8 @@ async def test_reopen_keeps_data_and_schema_version(tmp_path: Path) -> None:
 async def test_event_pages_are_bounded_by_bytes(store: Store) -> None:
     """A page of events stops at its byte budget (lines may be 1 MiB) and says more remain."""
     big = "x" * 1000
-    events = [EventRow(o * 2000, "ToolInput", NOW, None, f'"{big}"') for o in range(10)]
-    await store.writer.write(OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", 20000, 10), events, False, 0.3, "", "", NOW))
+    events, data = _events([(o * 2000, "ToolInput", NOW, None, f'"{big}"') for o in range(10)])
+    await store.writer.write(OtelChunk("e1", _file("enhanced_otel_e1.jsonl", "otel", 20000, 10), events, data, False, 0.3, "", "", NOW))
     page, more = await store.reader.events("e1", -1, 100, max_bytes=3500)
     assert [e["offset"] for e in page] == [0, 2000, 4000] and more
     page, more = await store.reader.events("e1", 4000, 100, max_bytes=10**6)
