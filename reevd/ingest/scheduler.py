@@ -227,9 +227,7 @@ class Ingestor:
     async def _settled(self, name: str) -> None:
         """Mark `name` dirty and wait until its task has committed what it found."""
         self._exit_checks[name] = True
-        await self._batch_done(name)
-        self.notify(name, finished=True, start_now=True)
-        task = self._tasks.get(name)
+        task = await self._own_task(name, finished=True)
         if task is not None:
             await asyncio.shield(task)
         if name in self._fd_waits:  # it could not be opened yet: wait for the retry that can
@@ -256,9 +254,7 @@ class Ingestor:
             elif not (name in self._dirty or name in self._tasks or name in self._in_batch or name in self._retries
                       or name in self._fd_waits):
                 continue  # committed up to its last reported change, or never reported
-            await self._batch_done(name)
-            self.notify(name, finished=False, start_now=True)
-            task = self._tasks.get(name)
+            task = await self._own_task(name, finished=False)
             if task is not None:
                 await asyncio.shield(task)
 
@@ -337,10 +333,15 @@ class Ingestor:
 
     # --- the batch lane --------------------------------------------------------------------
 
-    async def _batch_done(self, name: str) -> None:
-        """Until no batch holds `name` (it may be taken again by the next one)."""
-        while (end := self._in_batch.get(name)) is not None:
-            await asyncio.shield(end)
+    async def _own_task(self, name: str, finished: bool) -> asyncio.Task[None] | None:
+        """Mark `name` dirty and give it a task of its own at once (after the batch holding it,
+        if any: the next batch may take it again before we resume, hence the loop)."""
+        while True:
+            while (end := self._in_batch.get(name)) is not None:
+                await asyncio.shield(end)
+            self.notify(name, finished, start_now=True)
+            if name not in self._in_batch:
+                return self._tasks.get(name)
 
     async def _run_batches(self) -> None:
         """Drain the waiting names, a batch at a time; the previous batch commits meanwhile."""

@@ -247,3 +247,25 @@ async def test_runner_written_sessions_reach_the_store_through_the_watcher(tmp_p
         watcher.stop()
         await ingestor.close()
         await store.close()
+
+
+async def test_the_launchers_wait_covers_a_session_a_batch_holds(tmp_path: Path) -> None:
+    """ingest_session_now for a session a batch is committing returns only once it is committed."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    for i in range(50):
+        _run_files(sessions, f"l-{i}")
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        ingestor.scan()
+        await asyncio.sleep(0)  # the batch task reads and submits, then waits for the commit
+        assert "session_l-3.json" in ingestor._in_batch
+        assert await ingestor.ingest_session_now("l-3")
+        assert (await store.reader.execution("l-3"))["status"] == "Completed"
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'l-3'")
+        assert rows[0]["n"] == OTEL.count(b"\n")
+        await ingestor.wait_idle()
+    finally:
+        await ingestor.close()
+        await store.close()
