@@ -21,6 +21,7 @@ import errno
 import os
 import stat
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +83,11 @@ class Ingestor:
         self._files: dict[str, FileState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
-        self._waiting: dict[str, None] = {}  # dirty names for the batch lane, oldest first
-        self._big: dict[str, None] = {}  # dirty names waiting for a task of their own, oldest first
+        # FIFOs of dirty names, oldest first. OrderedDict: popitem(last=False) is O(1), where
+        # next(iter(d)) on a plain dict skips every slot deleted from its front (it was 4% of the
+        # loop's GIL time under a 40,000-file burst, quadratic in the backlog).
+        self._waiting: OrderedDict[str, None] = OrderedDict()  # for the batch lane
+        self._big: OrderedDict[str, None] = OrderedDict()  # for a task of their own
         self._in_batch: dict[str, asyncio.Future[None]] = {}  # name -> its batch's end (busy)
         self._batcher: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
@@ -137,8 +141,7 @@ class Ingestor:
 
     def _start_waiting(self) -> None:
         while self._big and len(self._tasks) < MAX_FILE_TASKS and not self._closing:
-            name = next(iter(self._big))
-            del self._big[name]
+            name, _ = self._big.popitem(last=False)
             if name not in self._tasks and name not in self._in_batch and name in self._dirty:
                 self._start(name)
 
@@ -371,8 +374,7 @@ class Ingestor:
         """Take up to BATCH_FILES waiting names, read and parse them, submit their writes."""
         batch = _Batch(asyncio.get_running_loop().create_future())
         while self._waiting and len(batch.names) < BATCH_FILES:
-            name = next(iter(self._waiting))
-            del self._waiting[name]
+            name, _ = self._waiting.popitem(last=False)
             if name in self._dirty and name not in self._tasks and name not in self._in_batch:
                 self._read_into(batch, name)
         # Every tailed file's chunk before every session: a run's lines commit no later than its
