@@ -73,13 +73,16 @@ def temp_folder(folder: Path, subfolder: str | None) -> Path:
         return folder
     sub = folder / subfolder
     try:
-        os.mkdir(sub, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return folder  # read-only parent, quota, ...: the folder itself still works
-    try:
-        st = os.lstat(sub)
+        st = os.lstat(sub)  # one syscall when it exists (every write but the first)
+    except FileNotFoundError:
+        try:
+            os.mkdir(sub, 0o700)
+        except OSError:
+            pass  # made by another writer meanwhile, or cannot be made: the lstat says which
+        try:
+            st = os.lstat(sub)
+        except OSError:
+            return folder  # read-only parent, quota, ...: the folder itself still works
     except OSError:
         return folder
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
