@@ -440,7 +440,7 @@ def bare_ingest(folder: Path, db_path: Path, exec_ddl: list[str], ev_ddl: list[s
     ev_sql = f"INSERT INTO events ({', '.join(ev_columns)}) VALUES ({', '.join('?' * len(ev_columns))})"
     ex_sql = "INSERT INTO executions (execution_id, status, origin, created_at, updated_at, result_data) VALUES (?,?,?,?,?,?)"
     t0 = time.perf_counter()
-    names = os.listdir(folder)
+    names = [n for n in os.listdir(folder) if n.startswith(("session_", "enhanced_otel_"))]  # not .partial/
     events: list[tuple[object, ...]] = []
     execs: list[tuple[object, ...]] = []
     files = 0
@@ -740,7 +740,7 @@ def main() -> None:
             "1": lambda t, tb: part_1(t, 150, 3, tb),
             "2": lambda t, tb: part_2(t, 5.0, 3, tb),
             "3": lambda t, tb: part_3(t, 1_000_000, 3, tb),
-            "4": lambda t, tb: part_4(t, 20_000, 2, tb),
+            "4": lambda t, tb: part_4(t, 20_000, 3, tb),
             "5": lambda t, tb: part_5(t, 100, 9, 2, tb),
             "6": lambda t, tb: part_6(t, 500, 4, 2, tb),
         }

@@ -1,8 +1,8 @@
 """The session file: upstream's shape plus our keys, written once, atomically, at the end.
 
-Atomic = write a temp file in the same folder under a name that never matches
-session_*.json, fsync it, os.replace it onto the final name, fsync the folder. A reader
-(the daemon) therefore sees either no session file or the complete one.
+Atomic = write a temp file in logs/sessions/.partial (same filesystem, not watched) under a
+name that never matches session_*.json, fsync it, os.replace it onto the final name, fsync the
+folder. A reader (the daemon) therefore sees either no session file or the complete one.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from runner import __version__
-from runner.atomic import write_atomic
+from runner.atomic import SESSION_TEMP_SUBFOLDER, write_atomic
 from runner.formats import SessionStatus, session_file_name
 from runner.secrets import scrub_bytes
 
@@ -64,4 +64,4 @@ def build_session(
 def write_session_atomic(sessions_dir: Path, session: dict[str, Any], secrets: tuple[str, ...] = ()) -> Path:
     sessions_dir.mkdir(parents=True, exist_ok=True)
     body = scrub_bytes(orjson.dumps(session, option=orjson.OPT_INDENT_2), secrets) + b"\n"
-    return write_atomic(sessions_dir / session_file_name(session["session_id"]), body)
+    return write_atomic(sessions_dir / session_file_name(session["session_id"]), body, temp_subfolder=SESSION_TEMP_SUBFOLDER)

@@ -1,8 +1,15 @@
-"""Turns files in logs/sessions into committed state: one task per dirty file, no polling.
+"""Turns files in logs/sessions into committed state, in batches, no polling.
 
 The watcher (and the startup/overflow scan, and the launcher at process exit) only *mark a
-file dirty*. A file's task then reads from its committed position to EOF. Many events for
-one file while its task runs collapse into one more pass, so a burst costs one read.
+file dirty*. Dirty names wait in a FIFO that one task drains in batches: it reads and parses
+up to BATCH_FILES files from their committed positions to EOF, submits all their writes at
+once (every OTEL/LLM chunk ahead of every session, so a run's lines commit no later than its
+session), and parses the next batch while the writer commits this one. Many events for one
+file while it is in a batch collapse into one more pass, so a burst costs one read.
+
+A file whose new bytes exceed one read chunk (a large OTEL file), a session whose OTEL file
+has such a task, and a file a caller waits for (the launcher at process exit) get a task of
+their own instead, at most MAX_FILE_TASKS at once; the rest wait as names.
 What a file's bytes become is decided in sessions.py and otel.py; this module only decides
 when, how many at once, and what happens when a commit fails.
 """
@@ -14,7 +21,9 @@ import errno
 import os
 import stat
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -26,7 +35,7 @@ from reevd.ingest.sessions import read_session, unchanged
 from reevd.metrics import Metrics
 from reevd.store import Store
 from reevd.store.llm_calls import LlmChunk
-from reevd.store.writes import FileState, OtelChunk, SessionResult
+from reevd.store.writes import FileState, OtelChunk, SessionInvalid, SessionResult, WriteOp
 from runner.formats import classify_file_name, llm_file_name, looks_like_ours, otel_file_name, session_file_name
 
 log = structlog.get_logger("reevd.ingest")
@@ -36,6 +45,11 @@ ChunkReader = Callable[[str, str, int, os.stat_result, FileState | None, int, in
                        Iterator[OtelChunk] | Iterator[LlmChunk]]
 
 MAX_PARALLEL_FILES = 64  # files being opened, read and parsed at once (open fds, read buffers)
+# Files one batch reads and parses before submitting their writes (~10-30 ms of the loop).
+# A task per small file (semaphores, a future awaited per write, a task step per commit)
+# cost ~280 us of the loop per file under a 40,000-file burst where a bare read + parse +
+# insert costs ~100 us (perf/profile_daemon.py burst).
+BATCH_FILES = 200
 MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committed (small ops)
 # Files with a task at once. More dirty files wait as names in a FIFO: a burst of 40,000 files
 # made 40,000 tasks (coroutine frames and all) and the daemon's RSS grew past 120 MB.
@@ -69,7 +83,13 @@ class Ingestor:
         self._files: dict[str, FileState] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: dict[str, tuple[bool, float]] = {}  # name -> (writer finished?, first event time)
-        self._waiting: dict[str, None] = {}  # dirty names without a task yet, oldest first
+        # FIFOs of dirty names, oldest first. OrderedDict: popitem(last=False) is O(1), where
+        # next(iter(d)) on a plain dict skips every slot deleted from its front (it was 4% of the
+        # loop's GIL time under a 40,000-file burst, quadratic in the backlog).
+        self._waiting: OrderedDict[str, None] = OrderedDict()  # for the batch lane
+        self._big: OrderedDict[str, None] = OrderedDict()  # for a task of their own
+        self._in_batch: dict[str, asyncio.Future[None]] = {}  # name -> its batch's end (busy)
+        self._batcher: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(MAX_PARALLEL_FILES)
         self._committing = asyncio.Semaphore(MAX_AWAITING_COMMIT)
         self._idle = asyncio.Event()
@@ -80,6 +100,7 @@ class Ingestor:
         self._fd_waits: dict[str, int] = {}  # files waiting for descriptors -> attempts so far
         self._fd_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._fd_log_at = 0.0
+        self._exit_checks: dict[str, bool] = {}  # sessions the launcher asked for (may be ahead of the watcher)
 
     async def load(self) -> None:
         """Committed positions of every known file: one query at startup."""
@@ -90,7 +111,8 @@ class Ingestor:
     def notify(self, name: str, finished: bool, *, start_now: bool = False) -> None:
         """A file named `name` in the sessions folder may have changed.
 
-        `start_now`: give it a task even past MAX_FILE_TASKS (a caller is about to wait for it).
+        `start_now`: give it a task of its own at once, even past MAX_FILE_TASKS (a caller is
+        about to wait for it); unless a batch holds it now: then the caller waits for that.
         """
         if self._closing or not looks_like_ours(name):
             return
@@ -102,23 +124,30 @@ class Ingestor:
             timer.cancel()
         was_finished, since = self._dirty.get(name, (False, time.perf_counter()))
         self._dirty[name] = (was_finished or finished, since)
-        if name not in self._tasks:
-            self._idle.clear()
-            if start_now or len(self._tasks) < MAX_FILE_TASKS:
-                self._waiting.pop(name, None)
-                self._start(name)
-            else:
-                self._waiting[name] = None
+        if name in self._tasks or name in self._in_batch:
+            return  # whoever holds it looks again when done
+        self._idle.clear()
+        if start_now:
+            self._waiting.pop(name, None)
+            self._big.pop(name, None)
+            self._start(name)
+        elif name not in self._big:
+            self._waiting[name] = None
+            if self._batcher is None:
+                self._batcher = asyncio.create_task(self._run_batches(), name="ingest:batches")
 
     def _start(self, name: str) -> None:
         self._tasks[name] = asyncio.create_task(self._drain(name), name=f"ingest:{name}")
 
     def _start_waiting(self) -> None:
-        while self._waiting and len(self._tasks) < MAX_FILE_TASKS and not self._closing:
-            name = next(iter(self._waiting))
-            del self._waiting[name]
-            if name not in self._tasks and name in self._dirty:
+        while self._big and len(self._tasks) < MAX_FILE_TASKS and not self._closing:
+            name, _ = self._big.popitem(last=False)
+            if name not in self._tasks and name not in self._in_batch and name in self._dirty:
                 self._start(name)
+
+    def _maybe_idle(self) -> None:
+        if not (self._tasks or self._in_batch or self._waiting or self._big or self._batcher):
+            self._idle.set()
 
     def scan(self) -> int:
         """Mark every changed file in the folder dirty (startup and after an inotify overflow).
@@ -145,7 +174,7 @@ class Ingestor:
                 # A tailed file's chunks each record the size seen at open: one committed before a
                 # kill -9 looks unchanged while lines past its offset were never stored.
                 fully_read = known is not None and (known.kind == "session" or known.offset >= known.size)
-                if known is not None and fully_read and name not in self._tasks:
+                if known is not None and fully_read and name not in self._tasks and name not in self._in_batch:
                     try:
                         if unchanged(known, entry.stat(follow_symlinks=False)):
                             continue
@@ -175,7 +204,7 @@ class Ingestor:
     @property
     def files_in_progress(self) -> int:
         """Files marked dirty whose work has not finished yet."""
-        return len(self._tasks) + len(self._waiting)
+        return len(self._tasks) + len(self._waiting) + len(self._big) + len(self._in_batch)
 
     async def wait_idle(self) -> None:
         """Until no file is dirty (tests and perf scripts use this; the daemon never waits on it)."""
@@ -190,7 +219,8 @@ class Ingestor:
             for waiter in waiters:
                 waiter.cancel()
         self._waiting.clear()
-        tasks = list(self._tasks.values())
+        self._big.clear()
+        tasks = list(self._tasks.values()) + ([self._batcher] if self._batcher is not None else [])
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -199,8 +229,8 @@ class Ingestor:
 
     async def _settled(self, name: str) -> None:
         """Mark `name` dirty and wait until its task has committed what it found."""
-        self.notify(name, finished=True, start_now=True)
-        task = self._tasks.get(name)
+        self._exit_checks[name] = True
+        task = await self._own_task(name, finished=True)
         if task is not None:
             await asyncio.shield(task)
         if name in self._fd_waits:  # it could not be opened yet: wait for the retry that can
@@ -208,15 +238,26 @@ class Ingestor:
             self._fd_waiters.setdefault(name, []).append(waiter)
             await waiter
 
-    async def _settle_otel_first(self, execution_id: str) -> None:
+    async def _settle_otel_first(self, execution_id: str, look_on_disk: bool) -> None:
         """Commit a run's OTEL and LLM lines before its session: once a run shows a terminal
         status, every event and model call it wrote before the session file is already stored
-        (streams, and a dashboard that fetches the transcript on completion, rely on it)."""
+        (streams, and a dashboard that fetches the transcript on completion, rely on it).
+
+        A session the watcher (or a scan) reported needs no look on disk: inotify reports one
+        folder's changes in order, so a line written before the session's rename was reported
+        before it, and its file is dirty here already (an overflow's rescan runs first too).
+        Two lstats per session cost ~85 us of the loop under a burst (directory lock contention
+        with the writers; perf/profile_daemon.py burst). The launcher's path at process exit
+        can be ahead of the watcher, so it looks.
+        """
         for name in (otel_file_name(execution_id), llm_file_name(execution_id)):
-            if not os.path.lexists(os.path.join(self._dir_str, name)):
-                continue
-            self.notify(name, finished=False, start_now=True)
-            task = self._tasks.get(name)
+            if look_on_disk:
+                if not os.path.lexists(os.path.join(self._dir_str, name)):
+                    continue
+            elif not (name in self._dirty or name in self._tasks or name in self._in_batch or name in self._retries
+                      or name in self._fd_waits):
+                continue  # committed up to its last reported change, or never reported
+            task = await self._own_task(name, finished=False)
             if task is not None:
                 await asyncio.shield(task)
 
@@ -266,7 +307,7 @@ class Ingestor:
                 assert kind_id is not None  # notify() admits only names it classifies
                 kind, execution_id = kind_id
                 if kind == "session":
-                    await self._settle_otel_first(execution_id)
+                    await self._settle_otel_first(execution_id, look_on_disk=self._exit_checks.pop(name, False))
                 async with self._committing:
                     try:
                         if kind == "session":
@@ -291,8 +332,170 @@ class Ingestor:
         finally:
             self._tasks.pop(name, None)
             self._start_waiting()
-            if not self._tasks:
-                self._idle.set()
+            self._maybe_idle()
+
+    # --- the batch lane --------------------------------------------------------------------
+
+    async def _own_task(self, name: str, finished: bool) -> asyncio.Task[None] | None:
+        """Mark `name` dirty and give it a task of its own at once (after the batch holding it,
+        if any: the next batch may take it again before we resume, hence the loop)."""
+        while True:
+            while (end := self._in_batch.get(name)) is not None:
+                await asyncio.shield(end)
+            self.notify(name, finished, start_now=True)
+            if name not in self._in_batch:
+                return self._tasks.get(name)
+
+    async def _run_batches(self) -> None:
+        """Drain the waiting names, a batch at a time; the previous batch commits meanwhile."""
+        unsettled: list[_Batch] = []
+        try:
+            while self._waiting and not self._closing:
+                unsettled.append(self._read_batch())
+                if len(unsettled) == 2 or not self._waiting:  # names that come meanwhile go in the next one
+                    await self._settle_batch(unsettled[0])
+                    del unsettled[0]
+            while unsettled and not self._closing:
+                await self._settle_batch(unsettled[0])
+                del unsettled[0]
+        finally:
+            for batch in unsettled:  # shutting down: whoever waits for these names stops waiting
+                for name in batch.names:
+                    if self._in_batch.get(name) is batch.end:
+                        del self._in_batch[name]
+                if not batch.end.done():
+                    batch.end.cancel()
+            self._batcher = None
+            if self._waiting and not self._closing:
+                self._batcher = asyncio.create_task(self._run_batches(), name="ingest:batches")
+            self._maybe_idle()
+
+    def _read_batch(self) -> _Batch:
+        """Take up to BATCH_FILES waiting names, read and parse them, submit their writes."""
+        batch = _Batch(asyncio.get_running_loop().create_future())
+        while self._waiting and len(batch.names) < BATCH_FILES:
+            name, _ = self._waiting.popitem(last=False)
+            if name in self._dirty and name not in self._tasks and name not in self._in_batch:
+                self._read_into(batch, name)
+        # Every tailed file's chunk before every session: a run's lines commit no later than its
+        # session; and ops of one kind side by side become one executemany each in the writer.
+        items = batch.tails + batch.sessions
+        for item in items:
+            item.futures = [self._store.writer.submit(op) for op in item.ops]
+        batch.items = items
+        self._start_waiting()  # files handed to a task of their own start while this batch commits
+        return batch
+
+    def _read_into(self, batch: _Batch, name: str) -> bool:
+        """Read one dirty name into the batch. False when it went to a task of its own instead."""
+        finished, since = self._dirty.pop(name)
+        kind_id = classify_file_name(name)
+        assert kind_id is not None  # notify() admits only names it classifies
+        kind, execution_id = kind_id
+        item = _Item(name, kind, execution_id, finished, since)
+        self._in_batch[name] = batch.end
+        batch.names.append(name)
+        try:
+            if kind == "session":
+                if not self._otel_first_in_batch(batch, execution_id):
+                    return self._to_own_task(name, finished, since)
+                op = self._read_session(name, execution_id, finished)
+                item.ops = [op] if op is not None else []
+                batch.sessions.append(item)
+            else:
+                ops = self._read_tail_whole(name, execution_id, kind, item.counts)
+                if ops is None:
+                    return self._to_own_task(name, finished, since)
+                item.ops = ops
+                batch.tails.append(item)
+        except OutOfDescriptors as exc:
+            self._retry_when_descriptors_free(name, finished, exc)
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops ingestion of the others
+            item.ops, item.error = [], exc
+            batch.tails.append(item)
+        return True
+
+    def _to_own_task(self, name: str, finished: bool, since: float) -> bool:
+        self._in_batch.pop(name, None)
+        was_finished, first = self._dirty.get(name, (False, since))
+        self._dirty[name] = (was_finished or finished, min(first, since))
+        self._big[name] = None
+        return False
+
+    def _otel_first_in_batch(self, batch: _Batch, execution_id: str) -> bool:
+        """The batch-lane half of `_settle_otel_first`: a run's OTEL/LLM file that is waiting is
+        read into this batch now (its writes are submitted ahead of the session's); one a batch
+        holds is submitted already. False when one has a task of its own (or a retry pending):
+        then the session gets a task too, which waits for it."""
+        for name in (otel_file_name(execution_id), llm_file_name(execution_id)):
+            if name in self._tasks or name in self._big or name in self._retries or name in self._fd_waits:
+                return False
+            if name in self._in_batch:
+                continue
+            if name in self._dirty:
+                self._waiting.pop(name, None)
+                if not self._read_into(batch, name):
+                    return False
+        return True
+
+    def _read_tail_whole(self, name: str, execution_id: str, kind: str, counts: TailCounts) -> list[WriteOp] | None:
+        """A JSONL file's new complete lines as writes, if they fit in one chunk; else None."""
+        opened = self._open(name)
+        if opened is None:
+            return []
+        fd, st = opened
+        try:
+            known = self._files.get(name)
+            if st.st_size - (known.offset if known is not None else 0) >= self._chunk:
+                return None  # pipelined chunk by chunk on a task of its own (bounded memory)
+            chunks = otel_chunks if kind == "otel" else llm_chunks
+            return list(chunks(name, execution_id, fd, st, known, self._line_max, self._chunk, counts))
+        finally:
+            os.close(fd)
+
+    async def _settle_batch(self, batch: _Batch) -> None:
+        """After the batch's writes are committed (or failed): positions, counters, waiters."""
+        try:
+            for item in batch.items:
+                for fut in item.futures:
+                    if not fut.done():
+                        await asyncio.wait((fut,))
+                    error = asyncio.CancelledError() if fut.cancelled() else fut.exception()
+                    if item.error is None and error is not None:
+                        item.error = error
+            for item in batch.items:
+                name = item.name
+                if item.error is not None:
+                    log.error("ingest_failed", file=name, error=repr(item.error))
+                    await self._recover_position(name)
+                    self._schedule_retry(name, item.finished)
+                    continue
+                if item.ops:
+                    last = item.ops[-1]
+                    if isinstance(last, (SessionResult, SessionInvalid)):
+                        self._session_committed(name, item.execution_id, last)
+                    else:
+                        self._tail_committed(name, item.kind, last, item.counts)
+                self._retries.pop(name, None)
+                self._release_waiters(name)
+                self._metrics.feedback_latency.observe(time.perf_counter() - item.since)
+        finally:
+            for name in batch.names:
+                if self._in_batch.get(name) is batch.end:
+                    del self._in_batch[name]
+                    if name in self._dirty and name not in self._tasks and name not in self._big:
+                        self._waiting[name] = None  # changed again meanwhile: one more pass
+            if not batch.end.done():
+                batch.end.set_result(None)
+
+    def _tail_committed(self, name: str, kind: str, op: WriteOp, counts: TailCounts) -> None:
+        assert isinstance(op, (OtelChunk, LlmChunk))
+        self._files[name] = op.file
+        self._metrics.files_ingested.labels(kind).inc()
+        if kind == "otel":
+            self._metrics.lines_ingested.inc(counts.lines)
+            self._metrics.lines_invalid.inc(counts.invalid)
+            self._metrics.lines_oversize.inc(counts.oversize)
 
     def _open(self, name: str) -> tuple[int, os.stat_result] | None:
         opened = open_regular(self._dir_str, name)
@@ -305,27 +508,36 @@ class Ingestor:
         # The gate bounds files being read and parsed; the commit is awaited outside it, so
         # the next files are parsed while the writer commits these.
         async with self._gate:
-            opened = self._open(name)
-            if opened is None:
+            op = self._read_session(name, execution_id, finished)
+            if op is None:
                 return
-            fd, st = opened
-            try:
-                outcome = read_session(name, execution_id, fd, st, self._files.get(name), finished, self._session_max)
-            finally:
-                os.close(fd)
-            if outcome.wait_for_writer:
-                self._settle_timers[name] = asyncio.get_running_loop().call_later(
-                    SETTLE_AFTER_S, self._settle_timer_fired, name)
-            if outcome.op is None:
-                return
-            if outcome.rejected is not None:
-                self._reject(name, outcome.rejected, error=outcome.detail)
-            if outcome.session_id_mismatch is not None:
-                log.warning("session_id_mismatch", file=name, session_id=outcome.session_id_mismatch,
-                            execution_id=execution_id)
-            commit = self._store.writer.submit(outcome.op)
+            commit = self._store.writer.submit(op)
         await commit
-        op = outcome.op
+        self._session_committed(name, execution_id, op)
+
+    def _read_session(self, name: str, execution_id: str, finished: bool) -> SessionResult | SessionInvalid | None:
+        """Open, read and judge a session file: the write it needs, or None (blocking, bounded)."""
+        opened = self._open(name)
+        if opened is None:
+            return None
+        fd, st = opened
+        try:
+            outcome = read_session(name, execution_id, fd, st, self._files.get(name), finished, self._session_max)
+        finally:
+            os.close(fd)
+        if outcome.wait_for_writer:
+            self._settle_timers[name] = asyncio.get_running_loop().call_later(
+                SETTLE_AFTER_S, self._settle_timer_fired, name)
+        if outcome.op is None:
+            return None
+        if outcome.rejected is not None:
+            self._reject(name, outcome.rejected, error=outcome.detail)
+        if outcome.session_id_mismatch is not None:
+            log.warning("session_id_mismatch", file=name, session_id=outcome.session_id_mismatch,
+                        execution_id=execution_id)
+        return outcome.op
+
+    def _session_committed(self, name: str, execution_id: str, op: SessionResult | SessionInvalid) -> None:
         self._files[name] = op.file
         if isinstance(op, SessionResult):
             # After the streams this commit woke (they were scheduled first): the log line is
@@ -376,3 +588,27 @@ class Ingestor:
     def _reject(self, name: str, reason: str, **fields: object) -> None:
         self._metrics.files_rejected.labels(reason).inc()
         log.warning("file_rejected", file=name, reason=reason, **fields)
+
+
+@dataclass
+class _Item:
+    """One file read into a batch: its writes, and what to record once they are committed."""
+
+    name: str
+    kind: str
+    execution_id: str
+    finished: bool
+    since: float
+    ops: list[WriteOp] = field(default_factory=list)
+    futures: list[asyncio.Future[None]] = field(default_factory=list)
+    counts: TailCounts = field(default_factory=TailCounts)
+    error: BaseException | None = None
+
+
+@dataclass
+class _Batch:
+    end: asyncio.Future[None]  # resolved when every name of the batch is settled
+    names: list[str] = field(default_factory=list)
+    tails: list[_Item] = field(default_factory=list)
+    sessions: list[_Item] = field(default_factory=list)
+    items: list[_Item] = field(default_factory=list)

@@ -88,8 +88,8 @@ def test_session_otel_and_llm_files_record_the_run(tmp_path: Path) -> None:
     assert [(r["step"], r["turn"]) for r in llm] == [(1, 1), (1, 2)]
     assert llm[0]["request"] == fake.requests[0] and llm[1]["response"]["choices"][0]["finish_reason"] == "stop"
     assert all(r["usage"] and r["error"] is None and r["retries"] == 0 for r in llm)
-    for path in tmp_path.iterdir():
-        assert KEY not in path.read_text(), path
+    for path in tmp_path.rglob("*"):  # temp files under .partial/ too
+        assert path.is_dir() or KEY not in path.read_text(), path
 
 
 def test_request_shape_context_and_tool_pairing(tmp_path: Path) -> None:

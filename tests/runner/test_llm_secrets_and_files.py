@@ -51,7 +51,7 @@ def test_a_key_echoed_by_the_server_reaches_no_file_and_no_message(tmp_path: Pat
     env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": echoing_url, "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "5"}
     result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:m", env), "s1", tmp_path)
     assert result.error is not None and "HTTP 401" in result.error and "Incorrect API key provided: ***" in result.error
-    files = sorted(tmp_path.iterdir())
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())  # temp files under .partial/ too
     assert {p.name for p in files} == {"session_s1.json", "enhanced_otel_s1.jsonl", "llm_s1.jsonl"}
     for path in files:
         body = path.read_text()

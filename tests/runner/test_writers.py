@@ -10,6 +10,7 @@ import pytest
 
 import runner.otel as otel_mod
 import runner.atomic as atomic_mod
+from runner.atomic import SESSION_TEMP_SUBFOLDER, temp_folder
 from runner.formats import EventType, classify_file_name, session_file_name
 from runner.otel import OtelWriter, otel_path
 from runner.session import build_session, write_session_atomic
@@ -57,28 +58,52 @@ def test_temp_name_is_never_ingested() -> None:
 
 
 def test_final_name_appears_only_through_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """While bytes are written the final name does not exist; it appears complete via os.replace."""
+    """While bytes are written the final name does not exist; it appears complete, linked from .partial/."""
     final = tmp_path / session_file_name("s-1")
     seen: list[str] = []
-    real_write, real_replace = os.write, os.replace
+    real_write, real_link = os.write, os.link
 
     def spy_write(fd: int, data: bytes) -> int:
         assert not final.exists(), "final name visible before the data is complete"
         seen.append("write")
         return real_write(fd, data)
 
-    def spy_replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    def spy_link(src: str | os.PathLike, dst: str | os.PathLike) -> None:
         assert Path(dst) == final and not final.exists()
+        assert Path(src).parent == tmp_path / SESSION_TEMP_SUBFOLDER  # not in the watched folder
         json.loads(Path(src).read_bytes())  # the temp file is already complete
-        seen.append("replace")
-        real_replace(src, dst)
+        seen.append("link")
+        real_link(src, dst)
 
     monkeypatch.setattr(atomic_mod.os, "write", spy_write)
-    monkeypatch.setattr(atomic_mod.os, "replace", spy_replace)
+    monkeypatch.setattr(atomic_mod.os, "link", spy_link)
     path = write_session_atomic(tmp_path, _session())
-    assert path == final and seen[-1] == "replace" and "write" in seen
+    assert path == final and seen[-1] == "link" and "write" in seen
     assert json.loads(final.read_bytes())["session_id"] == "s-1"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [final.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SESSION_TEMP_SUBFOLDER, final.name]
+    assert not list((tmp_path / SESSION_TEMP_SUBFOLDER).iterdir())  # the temp name is gone
+
+
+def test_a_rewrite_replaces_the_old_session(tmp_path: Path) -> None:
+    """When the final name exists already, the new content replaces it (no error, no temp left)."""
+    write_session_atomic(tmp_path, _session())
+    again = dict(_session(), benchmark_id="rewritten")
+    write_session_atomic(tmp_path, again)
+    assert json.loads((tmp_path / session_file_name("s-1")).read_text())["benchmark_id"] == "rewritten"
+    assert not list((tmp_path / SESSION_TEMP_SUBFOLDER).iterdir())
+
+
+def test_a_symlinked_temp_folder_is_not_followed(tmp_path: Path) -> None:
+    """A link planted at .partial never receives the temp file: it is written in the folder itself."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / SESSION_TEMP_SUBFOLDER).symlink_to(elsewhere)
+    assert temp_folder(sessions, SESSION_TEMP_SUBFOLDER) == sessions
+    write_session_atomic(sessions, _session())
+    assert json.loads((sessions / session_file_name("s-1")).read_text())["session_id"] == "s-1"
+    assert not list(elsewhere.iterdir())
 
 
 def test_a_stale_temp_file_does_not_leak_into_the_session(tmp_path: Path) -> None:

@@ -159,3 +159,130 @@ async def test_names_the_sink_does_not_want_never_reach_the_loop(tmp_path: Path)
     finally:
         watcher.stop()
     assert seen and all(looks_like_ours(name) for name in seen), sorted(set(seen))[:5]
+
+
+OTEL = (FIXTURES / "sessions" / "enhanced_otel_fixture-001-sol-transfer.jsonl").read_bytes()
+
+
+def _run_files(sessions: Path, ident: str, otel_lines: int = 0) -> None:
+    """One run's OTEL file (the fixture's, or `otel_lines` copies of its first line) and its session."""
+    body = OTEL.replace(b"fixture-001-sol-transfer", ident.encode())
+    if otel_lines:
+        body = (body.splitlines()[0] + b"\n") * otel_lines
+    (sessions / f"enhanced_otel_{ident}.jsonl").write_bytes(body)
+    atomic_drop(sessions, f"session_{ident}.json", SESSION.replace(b"fixture-001-sol-transfer", ident.encode()))
+
+
+def _commit_order(store: Store) -> list[tuple[str, str]]:
+    """(op class, execution id) of every committed op, in commit order."""
+    order: list[tuple[str, str]] = []
+    store.writer.add_listener(lambda ops, _elapsed: order.extend((type(op).__name__, op.execution_id) for op in ops))
+    return order
+
+
+async def test_batches_commit_each_runs_lines_before_its_session(tmp_path: Path) -> None:
+    """300 runs ingested in batches (one large OTEL file among them, read on a task of its own): no session is committed before its run's last OTEL chunk."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    for i in range(300):
+        _run_files(sessions, f"o-{i}", otel_lines=4000 if i == 7 else 0)  # ~2.5 MB: several chunks
+    store = await Store.open(tmp_path / "db.sqlite3")
+    order = _commit_order(store)
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        assert ingestor.scan() == 600
+        await ingestor.wait_idle()
+        assert (await store.reader.status_counts()).get("Completed") == 300
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'o-7'")
+        assert rows[0]["n"] == 4000
+    finally:
+        await ingestor.close()
+        await store.close()
+    session_at = {ident: i for i, (kind, ident) in enumerate(order) if kind == "SessionResult"}
+    last_otel_at = {ident: i for i, (kind, ident) in enumerate(order) if kind == "OtelChunk"}
+    assert len(session_at) == 300 and len(last_otel_at) == 300
+    assert all(last_otel_at[ident] < session_at[ident] for ident in session_at)
+
+
+async def test_large_files_past_the_task_cap_are_ingested_in_full(tmp_path: Path, monkeypatch) -> None:
+    """OTEL files too large for a batch get tasks of their own, at most MAX_FILE_TASKS at once; the rest wait and all are read."""
+    import reevd.ingest.scheduler as scheduler
+
+    monkeypatch.setattr(scheduler, "MAX_FILE_TASKS", 2)
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    line = OTEL.splitlines()[0] + b"\n"
+    for i in range(5):
+        (sessions / f"enhanced_otel_big-{i}.jsonl").write_bytes(line * 2000)  # > one 1 MiB chunk
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        ingestor.scan()
+        await asyncio.sleep(0)  # the batch hands them over
+        await _until(lambda: len(ingestor._tasks) > 0 or ingestor.files_in_progress == 0)
+        assert len(ingestor._tasks) <= 2
+        await ingestor.wait_idle()
+        rows = await store.reader.all("SELECT execution_id, COUNT(*) AS n FROM events GROUP BY execution_id")
+        assert sorted((r["execution_id"], r["n"]) for r in rows) == [(f"big-{i}", 2000) for i in range(5)]
+    finally:
+        await ingestor.close()
+        await store.close()
+
+
+async def test_runner_written_sessions_reach_the_store_through_the_watcher(tmp_path: Path) -> None:
+    """Sessions written the runner's way (temp file in .partial/, linked in) and OTEL files, 400 of each through a real watcher: all committed."""
+    from runner.session import write_session_atomic
+
+    import orjson
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow=ingestor.scan)
+    watcher.watch(sessions, ingestor.notify)
+    watcher.start()
+    try:
+        doc = orjson.loads(SESSION)
+        for i in range(400):
+            ident = f"w-{i}"
+            (sessions / f"enhanced_otel_{ident}.jsonl").write_bytes(OTEL.replace(b"fixture-001-sol-transfer", ident.encode()))
+            write_session_atomic(sessions, dict(doc, session_id=ident))
+        counts: dict[str, int] = {}
+
+        async def all_in() -> bool:
+            counts.update(await store.reader.status_counts())
+            return counts.get("Completed", 0) == 400
+
+        deadline = time.monotonic() + 30
+        while not await all_in():
+            assert time.monotonic() < deadline, f"not all ingested: {counts}"
+            await asyncio.sleep(0.05)
+        rows = await store.reader.all("SELECT COUNT(DISTINCT execution_id) AS n FROM events")
+        assert rows[0]["n"] == 400
+    finally:
+        watcher.stop()
+        await ingestor.close()
+        await store.close()
+
+
+async def test_the_launchers_wait_covers_a_session_a_batch_holds(tmp_path: Path) -> None:
+    """ingest_session_now for a session a batch is committing returns only once it is committed."""
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    for i in range(50):
+        _run_files(sessions, f"l-{i}")
+    store = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        ingestor.scan()
+        await asyncio.sleep(0)  # the batch task reads and submits, then waits for the commit
+        assert "session_l-3.json" in ingestor._in_batch
+        assert await ingestor.ingest_session_now("l-3")
+        assert (await store.reader.execution("l-3"))["status"] == "Completed"
+        rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'l-3'")
+        assert rows[0]["n"] == OTEL.count(b"\n")
+        await ingestor.wait_idle()
+    finally:
+        await ingestor.close()
+        await store.close()
