@@ -29,7 +29,8 @@ def bound_log(path: Path, limit: int) -> None:
     The runner appends (O_APPEND), so its next write lands after what we keep; trimming to
     half the bound means one rewrite per half-bound of output, not one per write. Output that
     arrives while we rewrite is carried over before the truncate; only a write landing between
-    the last size check and the truncate (a few microseconds) could still be lost.
+    the last size check and the truncate could still be lost (microseconds, more if the daemon
+    is descheduled right there: a runner's output is never atomic with our truncate).
     """
     try:
         size = path.lstat().st_size

@@ -229,15 +229,19 @@ def test_runner_killed_by_sigkill_fails_with_signal(daemon_factory, tmp_path: Pa
 
 
 def test_a_chatty_runner_log_stays_bounded_while_it_runs(daemon_factory, tmp_path: Path) -> None:
-    """A runner printing megabytes has its log trimmed to the bound during the run, head and tail kept."""
+    """A runner printing megabytes has its log trimmed to the bound during the run, its head kept, and what it prints after a trim lands at the end."""
     root = make_root(tmp_path)
     chatty = write_stub_runner(tmp_path / "chatty.py", (
         "eid = args[2].split('=', 1)[1]\n"
+        "here = lambda name: os.path.join(os.getcwd(), eid + name)\n"
         "print('FIRST LINE', flush=True)\n"
         "for i in range(400):\n"
         "    sys.stdout.write(f'line {i:04d} ' + 'x' * 10000 + '\\n'); sys.stdout.flush()\n"
+        "open(here('.done'), 'w').close()\n"
+        # The last line only once the test saw the log trimmed: a trim racing the runner's last
+        # writes may lose the few written between its final size check and its truncate.
+        "while not os.path.exists(here('.go')): time.sleep(0.01)\n"
         "print('LAST LINE', flush=True)\n"
-        "open(os.path.join(os.getcwd(), eid + '.done'), 'w').close()\n"
         "time.sleep(600)\n"
     ))
     d = daemon_factory(root, extra_args=["--runner-cmd", " ".join(chatty), "--run-log-max-bytes", "262144"]).start()
@@ -245,7 +249,8 @@ def test_a_chatty_runner_log_stays_bounded_while_it_runs(daemon_factory, tmp_pat
     eventually(lambda: (d.root / f"{eid}.done").exists(), timeout=30, message="4 MB printed")
     log_path = d.root / "logs" / "runs" / f"{eid}.log"
     eventually(lambda: log_path.stat().st_size <= 262144, timeout=10, message="log trimmed while the runner runs")
-    text = log_path.read_text()
-    assert "FIRST LINE" in text and "LAST LINE" in text and "bytes cut" in text
+    (d.root / f"{eid}.go").touch()
+    text = eventually(lambda: (t := log_path.read_text()).endswith("LAST LINE\n") and t, timeout=10, message="last line logged")
+    assert text.startswith("FIRST LINE\n") and "bytes cut" in text and len(text) <= 262144
     assert d.execution(eid)["status"] == "Running"
     d.post(f"/executions/{eid}/cancel")
