@@ -7,6 +7,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+from runner.safe_files import read_prefix
+
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -42,12 +44,5 @@ def open_regular(folder: str, name: str) -> tuple[int, os.stat_result] | Refused
 
 
 def read_all(fd: int, size: int) -> bytes:
-    parts: list[bytes] = []
-    remaining = size + 1  # read past the stat size: the file may have grown since
-    while remaining > 0:
-        block = os.read(fd, min(remaining, 1 << 20))
-        if not block:
-            break
-        parts.append(block)
-        remaining -= len(block)
-    return b"".join(parts)
+    """The file's bytes as of its stat size, and one more: a file that grew since is seen to."""
+    return read_prefix(fd, size + 1)

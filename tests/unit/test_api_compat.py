@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,19 @@ async def until(check: Callable[[], Awaitable[Any]], timeout: float = 5.0) -> An
             return value
         assert time.monotonic() < deadline, f"timed out; last value {value!r}"
         await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def probe_target(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> AsyncIterator[TestServer]:
+    """A local server answering every GET with `handler`: what POST /agents/test probes."""
+    fake = web.Application()
+    fake.router.add_get("/{tail:.*}", handler)
+    server = TestServer(fake)
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 def app_of(client: TestClient) -> web.Application:
@@ -508,11 +522,7 @@ async def test_agent_test_never_sends_a_stored_key_to_a_url_it_was_not_saved_for
         seen.append((request.path, request.headers.get("Authorization")))
         return web.json_response({"object": "list", "data": []})
 
-    fake = web.Application()
-    fake.router.add_get("/{tail:.*}", models)
-    server = TestServer(fake)
-    await server.start_server()
-    try:
+    async with probe_target(models) as server:
         monkeypatch.delenv("ZAI_API_KEY", raising=False)
         monkeypatch.delenv("ZAI_API_URL", raising=False)
         client = await make_client()
@@ -529,8 +539,6 @@ async def test_agent_test_never_sends_a_stored_key_to_a_url_it_was_not_saved_for
         own = await checked(client, "POST", "/api/v1/agents/test", "/agents/test",
                             json={"agent_type": "glm-4.6", "api_url": other, "api_key": "sk-given-now"})
         assert own["status"] == "success" and seen[-1] == ("/elsewhere/v1/models", "Bearer sk-given-now")
-    finally:
-        await server.close()
 
 
 async def test_agent_probe_reads_only_the_start_of_a_huge_answer(make_client: Make, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -550,19 +558,13 @@ async def test_agent_probe_reads_only_the_start_of_a_huge_answer(make_client: Ma
             pass  # the probe hung up after its first few KB
         return response
 
-    fake = web.Application()
-    fake.router.add_get("/{tail:.*}", endless)
-    server = TestServer(fake)
-    await server.start_server()
-    try:
+    async with probe_target(endless) as server:
         monkeypatch.delenv("ZAI_API_KEY", raising=False)
         client = await make_client()
         body = await checked(client, "POST", "/api/v1/agents/test", "/agents/test",
                              json={"agent_type": "glm-4.6", "api_url": str(server.make_url("/v1")), "api_key": "sk-probe-key"})
         assert body["status"] == "success" and body["http_status"] == 200 and len(body["message"]) <= 1000
         assert sent[0] < total // 2, f"the probe read {sent[0]} bytes"
-    finally:
-        await server.close()
 
 
 async def test_benchmark_yml_is_read_bounded_and_never_through_a_symlink(make_client: Make, tmp_path: Path) -> None:
