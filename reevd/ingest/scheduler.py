@@ -54,9 +54,9 @@ MAX_AWAITING_COMMIT = 1024  # files whose writes are queued but not yet committe
 # Files with a task at once. More dirty files wait as names in a FIFO: a burst of 40,000 files
 # made 40,000 tasks (coroutine frames and all) and the daemon's RSS grew past 120 MB.
 MAX_FILE_TASKS = 4 * MAX_PARALLEL_FILES
-# A session file that is still invalid this long after its last event, with no close or
-# rename to say its writer finished (a rename-in from another folder only shows "created"),
-# is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
+# A session file that is still invalid (or too large) this long after its last event, with no
+# rename to say its writer finished (a rename-in from another folder only shows "created", and
+# the watcher takes no close events: watcher.py), is judged as finished: a one-shot timer per file, re-armed by each event, never a loop.
 SETTLE_AFTER_S = 5.0
 RETRY_DELAYS_S = (0.5, 2.0, 8.0)  # after a failed commit (a data error), then give up
 # Out of file descriptors is transient (a connection flood, a burst): retry until it passes.
