@@ -379,9 +379,11 @@ class Ingestor:
                 self._read_into(batch, name)
         # Every tailed file's chunk before every session: a run's lines commit no later than its
         # session; and ops of one kind side by side become one executemany each in the writer.
+        # One queue item and one future for the whole batch (Writer.submit_many): a future and a
+        # done callback per op were ~8% of the loop's GIL time under a 40,000-file burst.
         items = batch.tails + batch.sessions
-        for item in items:
-            item.futures = [self._store.writer.submit(op) for op in item.ops]
+        ops = [op for item in items for op in item.ops]
+        batch.commit = self._store.writer.submit_many(ops) if ops else None
         batch.items = items
         self._start_waiting()  # files handed to a task of their own start while this batch commits
         return batch
@@ -456,13 +458,24 @@ class Ingestor:
     async def _settle_batch(self, batch: _Batch) -> None:
         """After the batch's writes are committed (or failed): positions, counters, waiters."""
         try:
-            for item in batch.items:
-                for fut in item.futures:
-                    if not fut.done():
-                        await asyncio.wait((fut,))
-                    error = asyncio.CancelledError() if fut.cancelled() else fut.exception()
-                    if item.error is None and error is not None:
-                        item.error = error
+            commit = batch.commit
+            if commit is not None:
+                if not commit.done():
+                    await asyncio.wait((commit,))
+                n = sum(len(item.ops) for item in batch.items)
+                errors: list[BaseException | None]
+                if commit.cancelled():
+                    errors = [asyncio.CancelledError()] * n
+                elif (failed := commit.exception()) is not None:
+                    errors = [failed] * n
+                else:
+                    errors = commit.result()
+                at = 0
+                for item in batch.items:
+                    for op_error in errors[at:at + len(item.ops)]:
+                        if item.error is None and op_error is not None:
+                            item.error = op_error
+                    at += len(item.ops)
             for item in batch.items:
                 name = item.name
                 if item.error is not None:
@@ -600,7 +613,6 @@ class _Item:
     finished: bool
     since: float
     ops: list[WriteOp] = field(default_factory=list)
-    futures: list[asyncio.Future[None]] = field(default_factory=list)
     counts: TailCounts = field(default_factory=TailCounts)
     error: BaseException | None = None
 
@@ -612,3 +624,4 @@ class _Batch:
     tails: list[_Item] = field(default_factory=list)
     sessions: list[_Item] = field(default_factory=list)
     items: list[_Item] = field(default_factory=list)
+    commit: asyncio.Future[list[BaseException | None]] | None = None  # the writes of every item, in order
