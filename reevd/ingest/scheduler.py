@@ -155,10 +155,17 @@ class Ingestor:
         A file whose (dev, inode, size, mtime) is what was last committed costs one lstat here
         and no task: a rescan of a folder of 40,000 ingested files must stay cheap, since an
         overflow comes exactly when the daemon is busiest.
+
+        Names are marked in name order, not the directory's (hash) order: rows then reach the
+        tables' B-trees (events, files and executions are keyed by execution id or file name) in
+        key order, and a commit dirties a few adjacent pages instead of one page per file. In
+        hash order the writer thread took ~2x as long (40,000 files found at startup: 12 s ->
+        6.8 s; py-spy: the writer thread 49% of all samples, in executemany). It also puts every
+        run's OTEL/LLM file ahead of its session (enhanced_otel_ < llm_ < session_).
         """
         count = 0
         try:
-            entries = list(os.scandir(self._dir))
+            entries = sorted(os.scandir(self._dir), key=lambda e: e.name)
         except OSError as exc:
             log.error("sessions_scan_failed", error=repr(exc))
             if exc.errno in (errno.EMFILE, errno.ENFILE) and not self._closing:
