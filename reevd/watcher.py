@@ -17,7 +17,6 @@ from pathlib import Path
 
 from watchdog.events import (
     DirDeletedEvent,
-    FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -33,11 +32,16 @@ ChangeSink = Callable[[str, bool], None]
 # file name -> does the sink want it? Called on the observer thread: pure and cheap.
 NameFilter = Callable[[str], bool]
 
+# No FileClosedEvent (IN_CLOSE_WRITE): every write is an IN_MODIFY already, so a close only
+# repeated what the file's last modify said; it was a quarter of the 80,000 events a burst of
+# 20,000 sessions + 20,000 OTEL files gives, and watchdog's three threads held the GIL ~37% of
+# the time under it (perf/profile_daemon.py burst, py-spy --gil). What it told: that a session
+# written in place is finished. Without it an invalid one waits for the settle timer
+# (ingest/scheduler.py SETTLE_AFTER_S); a rename, a link() and the launcher's exit still say so.
 WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileModifiedEvent,
     FileMovedEvent,
-    FileClosedEvent,
     FileDeletedEvent,
     DirDeletedEvent,
 ]
@@ -68,8 +72,7 @@ class _Handoff(FileSystemEventHandler):
             elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
                 name, finished = os.path.basename(os.fsdecode(event.src_path)), False
             else:
-                name = os.path.basename(os.fsdecode(event.src_path))
-                finished = isinstance(event, FileClosedEvent)
+                name, finished = os.path.basename(os.fsdecode(event.src_path)), False
             if self._wanted is not None and not self._wanted(name):
                 # A writer's temp file (created, written, closed, renamed away): no loop wake-up
                 # for it, so the rename that follows is not queued behind three of them.

@@ -36,7 +36,7 @@ def read_session(name: str, execution_id: str, fd: int, st: os.stat_result, know
     now = utc_now_iso()
     if st.st_size > max_bytes:
         if not finished:
-            return SessionRead()
+            return SessionRead(wait_for_writer=True)  # no close event says when it ends: the settle timer judges it
         message = f"session file too large: {st.st_size} bytes (limit {max_bytes})"
         return SessionRead(SessionInvalid(execution_id, message, now, file), rejected="too_large", detail=message)
     try:

@@ -236,3 +236,16 @@ def test_invalid_session_moved_in_from_elsewhere_is_settled(daemon_factory, tmp_
     os.replace(elsewhere, d.sessions / "session_moved-in.json")
     row = d.wait_status("moved-in", {"Failed"}, timeout=20)
     assert "invalid session file" in row["error_message"]
+
+
+def test_broken_sessions_written_in_place_are_settled_without_a_close_event(daemon_factory) -> None:
+    """Sessions written in place that stay broken or too large get their ingest error from the settle timer."""
+    d = daemon_factory().start()
+    with open(d.sessions / "session_inplace-trunc.json", "wb") as fh:
+        fh.write(session_bytes("inplace-trunc")[:40])
+    with open(d.sessions / "session_inplace-big.json", "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)  # 100 MB (sparse), past the 16 MiB limit
+    row = d.wait_status("inplace-trunc", {"Failed"}, timeout=20)
+    assert "invalid session file" in row["error_message"]
+    row = d.wait_status("inplace-big", {"Failed"}, timeout=20)
+    assert "too large" in row["error_message"]

@@ -181,3 +181,33 @@ async def test_ops_of_different_kinds_apply_in_submission_order(store: Store) ->
     await asyncio.gather(*futures)
     row = await store.reader.execution("o1")
     assert row["status"] == "Stopped" and row["error_message"] == "stopped by request"
+
+
+async def test_submit_many_reports_each_ops_outcome_and_keeps_the_rest(store: Store) -> None:
+    """Ops submitted as one item settle with one error slot each: a poison op fails alone, in its place."""
+    bad = RunQueued("bad", "001", "a", 300, "{}", NOW)
+    object.__setattr__(bad, "statements", lambda: [("INSERT INTO executions (execution_id) VALUES (NULL)", ())])
+    ops = [RunQueued("m0", "001", "a", 300, "{}", NOW), bad, RunQueued("m1", "001", "a", 300, "{}", NOW),
+           RunEnded("m0", "Stopped", "stopped by request", None, NOW)]
+    errors = await store.writer.submit_many(ops)
+    assert [e is None for e in errors] == [True, False, True, True]
+    assert isinstance(errors[1], sqlite3.IntegrityError)
+    assert (await store.reader.execution("m0"))["status"] == "Stopped"  # applied in submission order
+    assert await store.reader.execution("m1") is not None
+    assert store.writer.backlog == 0
+
+
+async def test_submit_many_past_the_batch_limit_commits_everything_once_each(store: Store) -> None:
+    """More ops than one transaction takes are split across transactions; listeners see every op once."""
+    from reevd.store.writer import MAX_BATCH_OPS
+
+    seen: list[str] = []
+    store.writer.add_listener(lambda ops, _elapsed: seen.extend(op.execution_id for op in ops))
+    n = MAX_BATCH_OPS + 7
+    before = store.writer.batches
+    errors = await store.writer.submit_many([RunQueued(f"k{i}", "001", "a", 300, "{}", NOW) for i in range(n)])
+    assert errors == [None] * n
+    assert store.writer.batches - before >= 2
+    assert seen == [f"k{i}" for i in range(n)]
+    assert len(await store.reader.executions(__import__("reevd.store", fromlist=["ExecutionFilter"]).ExecutionFilter(), n + 10)) == n
+    assert await store.writer.submit_many([]) == []
