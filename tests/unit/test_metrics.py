@@ -65,3 +65,26 @@ def test_exposition_parses_with_live_values() -> None:
     batch = {s.name: s.value for s in families["reevd_db_batch_ops"].samples}
     assert batch["reevd_db_batch_ops_count"] == 1 and batch["reevd_db_batch_ops_sum"] == 4
     assert "process_resident_memory_bytes" in families
+
+
+async def test_commits_without_pause_cost_one_read_per_interval_and_end_current() -> None:
+    """A stream of commits (a burst) re-reads the counts at most once per MIN_INTERVAL_S, and the last read sees the last commit."""
+    reads = 0
+    current = {"Running": 0}
+
+    async def read() -> dict[str, int]:
+        nonlocal reads
+        reads += 1
+        return dict(current)
+
+    counts = ExecutionCounts()
+    counts.bind(read)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while loop.time() - started < 0.6:
+        current = {"Running": current["Running"] + 1}
+        counts.on_commit((), 0.0)
+        await asyncio.sleep(0.001)  # the test's own pacing of commits, not a wait for a result
+    await counts.idle()
+    assert reads <= 0.6 / ExecutionCounts.MIN_INTERVAL_S + 2, reads
+    assert counts.value == current
