@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from reevd.ingest import Ingestor
@@ -22,6 +24,17 @@ async def _until(check, timeout: float = 10.0) -> None:
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
 
+
+@asynccontextmanager
+async def _ingesting(sessions: Path) -> AsyncIterator[tuple[Store, Ingestor]]:
+    """A real store beside `sessions` and an ingestor on it, closed in order afterwards."""
+    store = await Store.open(sessions.parent / "db.sqlite3")
+    ingestor = Ingestor(sessions, store, Metrics())
+    try:
+        yield store, ingestor
+    finally:
+        await ingestor.close()
+        await store.close()
 
 async def test_every_name_of_a_burst_reaches_the_sink_once_finished(tmp_path: Path) -> None:
     """500 files renamed in at once: each name arrives, marked finished, with far fewer loop calls than events."""
@@ -50,9 +63,7 @@ async def test_rescan_skips_what_is_already_committed(tmp_path: Path) -> None:
     """After ingesting, a rescan starts no work for unchanged files, and picks up a changed one."""
     sessions = tmp_path / "sessions"
     sessions.mkdir()
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
         for i in range(20):
             atomic_drop(sessions, f"session_r-{i}.json", SESSION.replace(b"fixture-001-sol-transfer", f"r-{i}".encode()))
         assert ingestor.scan() == 20
@@ -64,9 +75,6 @@ async def test_rescan_skips_what_is_already_committed(tmp_path: Path) -> None:
         ingestor.scan()
         assert ingestor.files_in_progress == 1
         await ingestor.wait_idle()
-    finally:
-        await ingestor.close()
-        await store.close()
 
 
 async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, monkeypatch) -> None:
@@ -76,9 +84,7 @@ async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, mon
     monkeypatch.setattr(scheduler, "MAX_FILE_TASKS", 8)
     sessions = tmp_path / "sessions"
     sessions.mkdir()
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
         for i in range(60):
             atomic_drop(sessions, f"session_c-{i}.json", SESSION.replace(b"fixture-001-sol-transfer", f"c-{i}".encode()))
         ingestor.scan()
@@ -87,9 +93,6 @@ async def test_a_burst_past_the_task_cap_is_ingested_in_full(tmp_path: Path, mon
         assert ingestor.files_in_progress == 0
         counts = await store.reader.status_counts()
         assert counts.get("Completed") == 60
-    finally:
-        await ingestor.close()
-        await store.close()
 
 
 async def test_a_restart_after_a_partly_committed_tail_ingests_the_rest(tmp_path: Path) -> None:
@@ -131,17 +134,12 @@ async def test_a_run_is_terminal_only_after_its_llm_calls_are_stored(tmp_path: P
     sessions.mkdir()
     (sessions / "llm_fixture-001-sol-transfer.jsonl").write_text("".join(f'{{"turn": {t}}}\n' for t in range(3)))
     atomic_drop(sessions, "session_fixture-001-sol-transfer.json", SESSION)
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
         assert await ingestor.ingest_session_now("fixture-001-sol-transfer")  # the session's event came first
         assert (await store.reader.execution("fixture-001-sol-transfer"))["status"] == "Completed"
         rows = await store.reader.all("SELECT COUNT(*) AS n FROM llm_calls WHERE execution_id = 'fixture-001-sol-transfer'")
         assert rows[0]["n"] == 3
         await ingestor.wait_idle()
-    finally:
-        await ingestor.close()
-        await store.close()
 
 
 async def test_names_the_sink_does_not_want_never_reach_the_loop(tmp_path: Path) -> None:
@@ -186,18 +184,13 @@ async def test_batches_commit_each_runs_lines_before_its_session(tmp_path: Path)
     sessions.mkdir()
     for i in range(300):
         _run_files(sessions, f"o-{i}", otel_lines=4000 if i == 7 else 0)  # ~2.5 MB: several chunks
-    store = await Store.open(tmp_path / "db.sqlite3")
-    order = _commit_order(store)
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
+        order = _commit_order(store)
         assert ingestor.scan() == 600
         await ingestor.wait_idle()
         assert (await store.reader.status_counts()).get("Completed") == 300
         rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'o-7'")
         assert rows[0]["n"] == 4000
-    finally:
-        await ingestor.close()
-        await store.close()
     session_at = {ident: i for i, (kind, ident) in enumerate(order) if kind == "SessionResult"}
     last_otel_at = {ident: i for i, (kind, ident) in enumerate(order) if kind == "OtelChunk"}
     assert len(session_at) == 300 and len(last_otel_at) == 300
@@ -214,9 +207,7 @@ async def test_large_files_past_the_task_cap_are_ingested_in_full(tmp_path: Path
     line = OTEL.splitlines()[0] + b"\n"
     for i in range(5):
         (sessions / f"enhanced_otel_big-{i}.jsonl").write_bytes(line * 2000)  # > one 1 MiB chunk
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
         ingestor.scan()
         await asyncio.sleep(0)  # the batch hands them over
         await _until(lambda: len(ingestor._tasks) > 0 or ingestor.files_in_progress == 0)
@@ -224,9 +215,6 @@ async def test_large_files_past_the_task_cap_are_ingested_in_full(tmp_path: Path
         await ingestor.wait_idle()
         rows = await store.reader.all("SELECT execution_id, COUNT(*) AS n FROM events GROUP BY execution_id")
         assert sorted((r["execution_id"], r["n"]) for r in rows) == [(f"big-{i}", 2000) for i in range(5)]
-    finally:
-        await ingestor.close()
-        await store.close()
 
 
 async def test_runner_written_sessions_reach_the_store_through_the_watcher(tmp_path: Path) -> None:
@@ -237,33 +225,30 @@ async def test_runner_written_sessions_reach_the_store_through_the_watcher(tmp_p
 
     sessions = tmp_path / "sessions"
     sessions.mkdir()
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow=ingestor.scan)
-    watcher.watch(sessions, ingestor.notify)
-    watcher.start()
-    try:
-        doc = orjson.loads(SESSION)
-        for i in range(400):
-            ident = f"w-{i}"
-            (sessions / f"enhanced_otel_{ident}.jsonl").write_bytes(OTEL.replace(b"fixture-001-sol-transfer", ident.encode()))
-            write_session_atomic(sessions, dict(doc, session_id=ident))
-        counts: dict[str, int] = {}
+    async with _ingesting(sessions) as (store, ingestor):
+        watcher = FolderWatcher(asyncio.get_running_loop(), on_overflow=ingestor.scan)
+        watcher.watch(sessions, ingestor.notify)
+        watcher.start()
+        try:
+            doc = orjson.loads(SESSION)
+            for i in range(400):
+                ident = f"w-{i}"
+                (sessions / f"enhanced_otel_{ident}.jsonl").write_bytes(OTEL.replace(b"fixture-001-sol-transfer", ident.encode()))
+                write_session_atomic(sessions, dict(doc, session_id=ident))
+            counts: dict[str, int] = {}
 
-        async def all_in() -> bool:
-            counts.update(await store.reader.status_counts())
-            return counts.get("Completed", 0) == 400
+            async def all_in() -> bool:
+                counts.update(await store.reader.status_counts())
+                return counts.get("Completed", 0) == 400
 
-        deadline = time.monotonic() + 30
-        while not await all_in():
-            assert time.monotonic() < deadline, f"not all ingested: {counts}"
-            await asyncio.sleep(0.05)
-        rows = await store.reader.all("SELECT COUNT(DISTINCT execution_id) AS n FROM events")
-        assert rows[0]["n"] == 400
-    finally:
-        watcher.stop()
-        await ingestor.close()
-        await store.close()
+            deadline = time.monotonic() + 30
+            while not await all_in():
+                assert time.monotonic() < deadline, f"not all ingested: {counts}"
+                await asyncio.sleep(0.05)
+            rows = await store.reader.all("SELECT COUNT(DISTINCT execution_id) AS n FROM events")
+            assert rows[0]["n"] == 400
+        finally:
+            watcher.stop()
 
 
 async def test_the_launchers_wait_covers_a_session_a_batch_holds(tmp_path: Path) -> None:
@@ -272,9 +257,7 @@ async def test_the_launchers_wait_covers_a_session_a_batch_holds(tmp_path: Path)
     sessions.mkdir()
     for i in range(50):
         _run_files(sessions, f"l-{i}")
-    store = await Store.open(tmp_path / "db.sqlite3")
-    ingestor = Ingestor(sessions, store, Metrics())
-    try:
+    async with _ingesting(sessions) as (store, ingestor):
         ingestor.scan()
         await asyncio.sleep(0)  # the batch task reads and submits, then waits for the commit
         assert "session_l-3.json" in ingestor._in_batch
@@ -283,6 +266,3 @@ async def test_the_launchers_wait_covers_a_session_a_batch_holds(tmp_path: Path)
         rows = await store.reader.all("SELECT COUNT(*) AS n FROM events WHERE execution_id = 'l-3'")
         assert rows[0]["n"] == OTEL.count(b"\n")
         await ingestor.wait_idle()
-    finally:
-        await ingestor.close()
-        await store.close()
