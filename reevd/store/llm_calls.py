@@ -28,6 +28,10 @@ class LlmChunk(WriteOp):
     )
     DELETE_SQL: ClassVar[str] = "DELETE FROM llm_calls WHERE execution_id = ?"
 
+    @property
+    def wal_bytes(self) -> int:
+        return 512 + sum(len(body) for _, body in self.rows)
+
     def statements(self) -> list[Statement]:
         out: list[Statement] = []
         if self.replaced:

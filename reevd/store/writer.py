@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from reevd.store.checkpointer import CHECKPOINT_EVERY_BYTES, WAL_RESTART_BYTES, Checkpointer
 from reevd.store.writes import Statement, WriteOp
 
 log = structlog.get_logger("reevd.store")
@@ -47,10 +48,6 @@ def fault_of(exc: BaseException) -> str | None:
         return f"{getattr(exc, 'sqlite_errorname', 'SQLITE_ERROR')}: {exc}"
     return None
 T = TypeVar("T")
-# A lone op committed on the loop skips SQLite's auto-checkpoint (an fsync on the loop); the
-# thread checkpoints after this many of them instead (a session result is a few pages, and
-# SQLite's default checkpoints at 1,000).
-LOOP_COMMITS_PER_CHECKPOINT = 256
 
 CommitListener = Callable[[Sequence[WriteOp], float], None]
 
@@ -107,7 +104,12 @@ class Writer:
         self._listeners: list[CommitListener] = []
         self._pending = 0  # ops submitted and not yet resolved (the backlog)
         self._calls = 0  # calls queued and not yet settled
-        self._loop_commits = 0  # since the last checkpoint handed to the thread
+        # WAL checkpoints run on a thread of their own (store/checkpointer.py), paced by what
+        # each side committed since it last asked for one (only its own thread touches each).
+        self._checkpointer = Checkpointer(path, configure)
+        self._thread_bytes = 0
+        self._loop_bytes = 0
+        self._since_restart_bytes = 0  # thread side: committed since the WAL last restarted
         # The loop's own write connection, used only while the thread idles (`_commit_on_loop`):
         # busy_timeout=0 and no auto-checkpoint for good, where switching the thread's connection
         # both ways cost four PRAGMAs, ~40 us of the ~0.7 ms rename -> SSE path (perf item 1).
@@ -129,6 +131,7 @@ class Writer:
         self._thread = threading.Thread(target=self._run, args=(ready,), name="reevd-writer", daemon=True)
         self._thread.start()
         await ready
+        self._checkpointer.start()
         self._loop_conn = self._open_loop_connection()
 
     def _open_loop_connection(self) -> sqlite3.Connection | None:
@@ -141,7 +144,7 @@ class Writer:
         try:
             self._configure(conn)
             conn.execute("PRAGMA busy_timeout=0")  # another writer holds the lock: the thread waits, not the loop
-            conn.execute("PRAGMA wal_autocheckpoint=0")  # its fsyncs belong on the thread (they tripled p99)
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints have their own thread (they tripled p99 here)
             conn.execute("PRAGMA cache_size=-512")  # a few pages per op; the thread's connection holds the big cache
         except sqlite3.Error as exc:
             conn.close()
@@ -152,6 +155,11 @@ class Writer:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints the checkpointer thread has completed."""
+        return self._checkpointer.checkpoints
 
     @property
     def backlog(self) -> int:
@@ -206,25 +214,12 @@ class Writer:
             log.error("db_write_failed", op=type(item.op).__name__, execution_id=item.op.execution_id, error=repr(exc))
             self._done([item], exc, 0.0)
             return True
-        self._loop_commits += 1
-        if self._loop_commits >= LOOP_COMMITS_PER_CHECKPOINT:
-            self._loop_commits = 0
-            self._checkpoint_on_thread()
+        self._loop_bytes += item.op.wal_bytes
+        if self._loop_bytes >= CHECKPOINT_EVERY_BYTES:
+            self._loop_bytes = 0
+            self._checkpointer.request()
         self._done([item], None, time.perf_counter() - started)
         return True
-
-    def _checkpoint_on_thread(self) -> None:
-        """What SQLite's auto-checkpoint would have done for the loop's commits, on the thread."""
-        assert self._loop is not None
-        fut: asyncio.Future[Any] = self._loop.create_future()
-        self._calls += 1
-        fut.add_done_callback(self._checkpoint_settled)
-        self._queue.put(_Call(_passive_checkpoint, fut))
-
-    def _checkpoint_settled(self, fut: asyncio.Future[Any]) -> None:
-        self._calls -= 1
-        if not fut.cancelled() and fut.exception() is not None:  # the next one retries
-            log.warning("wal_checkpoint_failed", error=repr(fut.exception()))
 
     def _resolved(self, _fut: asyncio.Future[None]) -> None:
         self._pending -= 1
@@ -256,6 +251,7 @@ class Writer:
         await self._stopped
         self._thread.join()
         self._thread = None
+        await asyncio.to_thread(self._checkpointer.close)
 
     # --- on the writer thread ---------------------------------------------------------------
 
@@ -270,6 +266,7 @@ class Writer:
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             self._configure(conn)
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # store/checkpointer.py does them
         except BaseException as exc:
             self._to_loop(_settle, ready, exc, None)
             self._to_loop(_settle, self._stopped, None, None)
@@ -321,6 +318,7 @@ class Writer:
         started = time.perf_counter()
         error = self._apply_until_no_fault(conn, ops, len(batch))
         if error is None:
+            self._pace_checkpoints(conn, sum(op.wal_bytes for op in ops))
             self._to_loop(self._done, batch, None, time.perf_counter() - started)
             return
         if len(batch) > 1 and not isinstance(error, sqlite3.OperationalError):
@@ -332,6 +330,16 @@ class Writer:
             return
         log.error("db_write_failed", op=type(ops[0]).__name__, execution_id=ops[0].execution_id, error=repr(error))
         self._to_loop(self._done, batch, error, 0.0)
+
+    def _pace_checkpoints(self, conn: sqlite3.Connection, committed: int) -> None:
+        self._thread_bytes += committed
+        self._since_restart_bytes += committed
+        if self._since_restart_bytes >= WAL_RESTART_BYTES:
+            if self._checkpointer.catch_up(conn):
+                self._since_restart_bytes = self._thread_bytes = 0
+        if self._thread_bytes >= CHECKPOINT_EVERY_BYTES:
+            self._thread_bytes = 0
+            self._checkpointer.request()
 
     def _apply_until_no_fault(self, conn: sqlite3.Connection, ops: list[WriteOp], waiting: int) -> Exception | None:
         """Apply the batch; while the store is faulted, pause and retry. The error that ends it, or None."""
@@ -436,7 +444,3 @@ def _apply(conn: sqlite3.Connection, statements: list[Statement]) -> None:
         if conn.in_transaction:  # a failed BEGIN leaves nothing to roll back
             conn.execute("ROLLBACK")
         raise
-
-
-def _passive_checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -79,6 +79,11 @@ class WriteOp:
         (store/writer.py), which a burst or a large chunk must never do."""
         return False
 
+    @property
+    def wal_bytes(self) -> int:
+        """About what committing it adds to the WAL: paces the checkpoints (store/checkpointer.py)."""
+        return 512
+
     def execution_ids(self) -> tuple[str, ...]:
         """Every run whose row this op changes (the status cache and the hub follow these)."""
         return (self.execution_id,) if self.execution_id else ()
@@ -126,6 +131,10 @@ class SessionResult(WriteOp):
     @property
     def quick(self) -> bool:
         return len(self.result_data) <= QUICK_MAX_BYTES
+
+    @property
+    def wal_bytes(self) -> int:
+        return 512 + len(self.result_data)
 
     def statements(self) -> list[Statement]:
         return [
@@ -219,6 +228,10 @@ class OtelChunk(WriteOp):
                             ELSE MAX(COALESCE(executions.progress, 0), COALESCE(excluded.progress, 0)) END,
             last_event_type = COALESCE(excluded.last_event_type, executions.last_event_type),
             last_event_at = COALESCE(excluded.last_event_at, executions.last_event_at)"""
+
+    @property
+    def wal_bytes(self) -> int:
+        return 512 + len(self.data) + len(self.events_json)
 
     @property
     def commutes_with_its_kind(self) -> bool:

@@ -211,3 +211,39 @@ async def test_submit_many_past_the_batch_limit_commits_everything_once_each(sto
     assert seen == [f"k{i}" for i in range(n)]
     assert len(await store.reader.executions(__import__("reevd.store", fromlist=["ExecutionFilter"]).ExecutionFilter(), n + 10)) == n
     assert await store.writer.submit_many([]) == []
+
+
+async def test_checkpoints_keep_the_wal_bounded_while_writes_never_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's connection never checkpoints by itself (store/checkpointer.py): a thread of
+    its own does, and the writer copies the rest past WAL_RESTART_BYTES so the WAL restarts.
+    SQLite restarts a WAL only at a transaction that finds it all copied, so without that last
+    step a writer that never pauses would grow it by everything written (12 MB here)."""
+    import reevd.store.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
+    monkeypatch.setattr(writer_module, "WAL_RESTART_BYTES", 1 << 20)
+    path = tmp_path / "db" / "t.sqlite3"
+    store = await Store.open(path)
+    try:
+        body = '{"pad": "' + "x" * 4000 + '"}'
+        in_flight: list = []
+        for i in range(300):  # 300 chunks of 10 events of ~4 KB, two always queued: no pause
+            offsets = [(i * 10 + k) * 5000 for k in range(10)]
+            events, data = _events([(o, "ToolInput", NOW, None, body) for o in offsets])
+            state = _file("enhanced_otel_e1.jsonl", "otel", offset=offsets[-1] + 5000, lines=(i + 1) * 10)
+            in_flight.append(store.writer.submit(OtelChunk("e1", state, events, data, False, 0.3, "", "", NOW)))
+            if len(in_flight) > 2:
+                await in_flight.pop(0)
+        for fut in in_flight:
+            await fut
+        assert (await store.reader.execution("e1"))["events_count"] == 3000
+        wal = Path(f"{path}-wal").stat().st_size
+        assert wal < 4 << 20, f"WAL grew to {wal:,} bytes for ~12 MB written"
+        assert store.writer.checkpoints > 0
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3000
+        finally:
+            conn.close()
+    finally:
+        await store.close()
