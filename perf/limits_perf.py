@@ -42,7 +42,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, Client, Daemon, Part, ProcSampler, Table, db_ro, median, pct, run_parts, stop, wait_for  # noqa: E402
-from ingest_perf import big_otel_lines, otel_bytes, session_bytes, start_burst_writers  # noqa: E402
+from ingest_perf import big_otel_lines, otel_bytes, session_bytes, start_burst_writers, wait_burst_visible  # noqa: E402
 from launch_perf import make_root, post_run  # noqa: E402
 
 from tests.helpers import free_port  # noqa: E402
@@ -505,15 +505,8 @@ def part_4_once(tmp: Path, name: str, per_kind: int, writers: int) -> dict[str, 
         for p in procs:
             p.join()
         t_written = time.perf_counter()
-        counts = {"files": 0, "completed": 0, "events": 0}
-
-        def done() -> bool:
-            counts["files"] = db.execute("SELECT count(*) FROM files").fetchone()[0]
-            counts["completed"] = db.execute("SELECT count(*) FROM executions WHERE status = 'Completed'").fetchone()[0]
-            counts["events"] = db.execute("SELECT count(*) FROM events").fetchone()[0]
-            return counts["completed"] == share * writers and counts["events"] == share * writers * lines_per_otel
-
-        t_done = wait_for(done, timeout=180, interval=0.05)
+        t_done, counts = wait_burst_visible(db, share * writers, total, share * writers * lines_per_otel)
+        counts["events"] = db.execute("SELECT count(*) FROM events").fetchone()[0]  # once, after
         elapsed = (t_done or time.perf_counter()) - t0
         sampler.halt()
         ev_columns, ev_ddl = events_schema(db)
@@ -526,7 +519,8 @@ def part_4_once(tmp: Path, name: str, per_kind: int, writers: int) -> dict[str, 
     floor_rate, floor_files = bare_ingest(d.sessions, tmp / f"{name}-floor.sqlite3", exec_ddl, ev_ddl, ev_columns)
     assert floor_files == total, (floor_files, total)
     shutil.rmtree(tmp / name, ignore_errors=True)
-    return {"ok": float(t_done is not None), "elapsed": elapsed, "rate": total / elapsed, "write_s": t_written - t0,
+    ok = t_done is not None and counts["events"] == share * writers * lines_per_otel
+    return {"ok": float(ok), "elapsed": elapsed, "rate": total / elapsed, "write_s": t_written - t0,
             "hwm_mb": sampler.hwm_kb / 1024, "floor_rate": floor_rate, "total": float(total),
             "events": float(counts["events"]), "completed": float(counts["completed"])}
 
