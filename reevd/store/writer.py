@@ -337,6 +337,8 @@ class Writer:
         if self._since_restart_bytes >= WAL_RESTART_BYTES:
             if self._checkpointer.catch_up(conn):
                 self._since_restart_bytes = self._thread_bytes = 0
+            else:  # a reader still needs old frames: try again a checkpoint's worth later, not every commit
+                self._since_restart_bytes -= CHECKPOINT_EVERY_BYTES
         if self._thread_bytes >= CHECKPOINT_EVERY_BYTES:
             self._thread_bytes = 0
             self._checkpointer.request()

@@ -247,3 +247,37 @@ async def test_checkpoints_keep_the_wal_bounded_while_writes_never_pause(tmp_pat
             conn.close()
     finally:
         await store.close()
+
+
+async def test_a_reader_pinning_the_wal_does_not_make_every_commit_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a long read holds old frames the WAL cannot restart: the writer then tries again a
+    checkpoint's worth of commits later, not after every commit (each try is an fsync on it)."""
+    import reevd.store.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
+    monkeypatch.setattr(writer_module, "WAL_RESTART_BYTES", 256 << 10)
+    path = tmp_path / "db" / "t.sqlite3"
+    store = await Store.open(path)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.writer.write(_chunk([0], lines=1))
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()  # holds its snapshot until COMMIT
+        tries: list[bool] = []
+        catch_up = store.writer._checkpointer.catch_up
+
+        def counted(conn: sqlite3.Connection) -> bool:
+            tries.append(catch_up(conn))
+            return tries[-1]
+
+        monkeypatch.setattr(store.writer._checkpointer, "catch_up", counted)
+        body = '{"pad": "' + "x" * 4000 + '"}'
+        for i in range(1, 201):  # 200 commits of ~16 KB: ~3 MB past a 256 KB restart bound
+            events, data = _events([(i * 5000 + k, "ToolInput", NOW, None, body) for k in range(4)])
+            state = _file("enhanced_otel_e1.jsonl", "otel", offset=i * 5000 + 10, lines=1 + 4 * i)
+            await store.writer.write(OtelChunk("e1", state, events, data, False, 0.3, "", "", NOW))
+        assert tries and not any(tries)  # the reader's snapshot kept frames from being copied
+        assert len(tries) <= 60, f"{len(tries)} checkpoint tries for 200 commits"
+    finally:
+        reader.close()
+        await store.close()
