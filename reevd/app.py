@@ -24,6 +24,7 @@ from reevd.catalog import Catalog
 from reevd.config import Config
 from reevd.hub import Hub
 from reevd.ingest import Ingestor
+from reevd.ingest.files import remove_stale_temps
 from reevd.metrics import Metrics
 from reevd.runs import Launcher
 from reevd.runs.recovery import recover
@@ -85,7 +86,8 @@ async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.WATCHER] = watcher
     watcher.start()
     found = ingestor.scan()  # after start: a file written in between is seen twice, never missed
-    log.info("watching", folder=str(config.sessions_dir), files_found=found)
+    log.info("watching", folder=str(config.sessions_dir), files_found=found,
+             stale_temp_files_removed=remove_stale_temps(config.sessions_dir))
     try:
         yield
     finally:
