@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -99,17 +100,24 @@ def test_response_cache_never_writes_through_a_planted_link(tmp_path: Path) -> N
     assert json.loads((cache / f"{digest}.json").read_bytes()) == {"choices": []}
 
 
-@pytest.mark.parametrize("amount", ["Infinity", "sNaN", "1e999999999", "18446744073709551616", -1])
-def test_absurd_amounts_are_tool_errors_the_model_can_correct(tmp_path: Path, amount: object) -> None:
-    """Amounts that cannot be a u64 (infinite, signalling NaN, huge, negative) get an error result; the run goes on and scores."""
-    bad = Call("sol_transfer", {"user_pubkey": "USER_WALLET_PUBKEY", "recipient_pubkey": "RECIPIENT_WALLET_PUBKEY",
-                                "amount": amount, "operation": "sol"})
+def _tool_result_after_one_bad_call(tmp_path: Path, bad: Call) -> dict[str, Any]:
+    """Run 001 with the fake model making `bad` first, then the solution: the run must go on and
+    score with one tool error. -> the tool result the model was shown for `bad`."""
     script = [calls(bad), *SOLUTIONS["001-sol-transfer"]]
     with FakeOpenAI(script, key=KEY) as fake:
         env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": fake.base_url, "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
         result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:fake-model", env), "s1", tmp_path)
     assert result.error is None and result.score == 1.0 and result.steps[0]["info"]["tool_errors"] == 1
-    first = json.loads([m for m in fake.requests[1]["messages"] if m["role"] == "tool"][0]["content"])
+    first: dict[str, Any] = json.loads([m for m in fake.requests[1]["messages"] if m["role"] == "tool"][0]["content"])
+    return first
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "sNaN", "1e999999999", "18446744073709551616", -1])
+def test_absurd_amounts_are_tool_errors_the_model_can_correct(tmp_path: Path, amount: object) -> None:
+    """Amounts that cannot be a u64 (infinite, signalling NaN, huge, negative) get an error result; the run goes on and scores."""
+    bad = Call("sol_transfer", {"user_pubkey": "USER_WALLET_PUBKEY", "recipient_pubkey": "RECIPIENT_WALLET_PUBKEY",
+                                "amount": amount, "operation": "sol"})
+    first = _tool_result_after_one_bad_call(tmp_path, bad)
     assert first["status"] == "error" and "amount" in first["error"]
 
 
@@ -128,12 +136,7 @@ def _nested(depth: int) -> object:
 def test_deeply_nested_tool_arguments_are_an_error_result_not_a_failed_run(tmp_path: Path) -> None:
     """Arguments nested 300 deep (orjson reads them, cannot write them back) get an error result; the model corrects itself."""
     deep = Call("sol_transfer", json.dumps({"user_pubkey": _nested(300)}))
-    script = [calls(deep), *SOLUTIONS["001-sol-transfer"]]
-    with FakeOpenAI(script, key=KEY) as fake:
-        env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": fake.base_url, "REEV_LLM_MAX_RETRIES": "0", "REEV_LLM_TIMEOUT_S": "10"}
-        result = run_benchmark(load_benchmark_file(BENCHMARKS / "001-sol-transfer.yml"), get_agent("openai:fake-model", env), "s1", tmp_path)
-    assert result.error is None and result.score == 1.0 and result.steps[0]["info"]["tool_errors"] == 1
-    first = json.loads([m for m in fake.requests[1]["messages"] if m["role"] == "tool"][0]["content"])
+    first = _tool_result_after_one_bad_call(tmp_path, deep)
     assert "nested deeper" in first["error"]
 
 
