@@ -67,12 +67,11 @@ class _Handoff(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
-            if isinstance(event, FileMovedEvent):
-                name, finished = os.path.basename(os.fsdecode(event.dest_path)), True
-            elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
-                name, finished = os.path.basename(os.fsdecode(event.src_path)), False
-            else:
-                name, finished = os.path.basename(os.fsdecode(event.src_path)), False
+            # A move's destination is complete (its writer renamed it in); any other event's
+            # path may still be being written.
+            moved = isinstance(event, FileMovedEvent)
+            name = os.path.basename(os.fsdecode(event.dest_path if moved else event.src_path))
+            finished = moved
             if self._wanted is not None and not self._wanted(name):
                 # A writer's temp file (created, written, closed, renamed away): no loop wake-up
                 # for it, so the rename that follows is not queued behind three of them.

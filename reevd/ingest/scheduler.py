@@ -319,10 +319,8 @@ class Ingestor:
                     try:
                         if kind == "session":
                             await self._ingest_session(name, execution_id, finished)
-                        elif kind == "otel":
-                            await self._tail_otel(name, execution_id)
-                        else:
-                            await self._tail_llm(name, execution_id)
+                        else:  # otel_ or llm_ (into llm_calls): the same exactly-once tailing
+                            await self._tail(name, execution_id, otel_chunks if kind == "otel" else llm_chunks, kind)
                     except asyncio.CancelledError:
                         raise
                     except OutOfDescriptors as exc:
@@ -511,6 +509,10 @@ class Ingestor:
     def _tail_committed(self, name: str, kind: str, op: WriteOp, counts: TailCounts) -> None:
         assert isinstance(op, (OtelChunk, LlmChunk))
         self._files[name] = op.file
+        self._count_tail(kind, counts)
+
+    def _count_tail(self, kind: str, counts: TailCounts) -> None:
+        """A JSONL file's committed pass, in the counters (batch lane and own task alike)."""
         self._metrics.files_ingested.labels(kind).inc()
         if kind == "otel":
             self._metrics.lines_ingested.inc(counts.lines)
@@ -568,24 +570,14 @@ class Ingestor:
         self._metrics.files_ingested.labels("session").inc()
         log.info("session_ingested", execution_id=op.execution_id, status=op.status, score=op.score)
 
-    async def _tail_otel(self, name: str, execution_id: str) -> None:
-        counts = await self._tail(name, execution_id, otel_chunks, "otel")
-        self._metrics.lines_ingested.inc(counts.lines)
-        self._metrics.lines_invalid.inc(counts.invalid)
-        self._metrics.lines_oversize.inc(counts.oversize)
-
-    async def _tail_llm(self, name: str, execution_id: str) -> None:
-        """llm_<id>.jsonl: the same exactly-once tailing as OTEL files, into llm_calls."""
-        await self._tail(name, execution_id, llm_chunks, "llm")
-
-    async def _tail(self, name: str, execution_id: str, chunks: ChunkReader, kind: str) -> TailCounts:
+    async def _tail(self, name: str, execution_id: str, chunks: ChunkReader, kind: str) -> None:
         """Commit a JSONL file's new complete lines, chunk by chunk, with its offset (exactly once)."""
         pending: asyncio.Future[None] | None = None
         counts = TailCounts()
         async with self._gate:
             opened = self._open(name)
             if opened is None:
-                return counts
+                return
             fd, st = opened
             try:
                 for op in chunks(name, execution_id, fd, st, self._files.get(name), self._line_max, self._chunk, counts):
@@ -598,8 +590,7 @@ class Ingestor:
                 os.close(fd)
         if pending is not None:
             await pending
-            self._metrics.files_ingested.labels(kind).inc()
-        return counts
+            self._count_tail(kind, counts)
 
     def _settle_timer_fired(self, name: str) -> None:
         self._settle_timers.pop(name, None)
