@@ -6,8 +6,8 @@ transaction then rewrites WAL pages the kernel may still be writing back. Measur
 1M-line OTEL file (perf/limits_perf.py item 3), the writer thread slept ~10% of its time in
 D state (wchan folio_wait_bit) and checkpoints cost ~1.1-1.4 us of its ~5.5 us per row.
 
-Here every write connection has wal_autocheckpoint=0; the writer counts what it commits and,
-once about as much as SQLite's default has gone into the WAL, calls `request()`. This thread
+Here every write connection has wal_autocheckpoint=0; the writer reports what it commits
+(`committed()`) and, once about as much as SQLite's default has gone into the WAL, this thread
 then runs a PASSIVE checkpoint on its own connection: it takes no lock the writer or the
 readers need. Requests that arrive while one runs make one more run.
 
@@ -43,15 +43,20 @@ class Checkpointer:
         self._running = threading.Lock()  # one checkpoint at a time: this thread's or the writer's
         self._closing = False
         self._thread: threading.Thread | None = None
-        self.checkpoints = 0  # completed runs (tests and /metrics read it)
+        self._owed_bytes = 0  # committed since the last run was asked for
+        self.checkpoints = 0  # completed runs (tests read it)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="reevd-checkpointer", daemon=True)
         self._thread.start()
 
-    def request(self) -> None:
-        """Thread-safe and cheap: at most one run is owed however often it is called."""
-        self._wanted.set()
+    def committed(self, wal_bytes: int) -> None:
+        """About `wal_bytes` went into the WAL: ask for a run every CHECKPOINT_EVERY_BYTES. Called
+        by whichever side committed; the writer's thread and the loop never commit at once."""
+        self._owed_bytes += wal_bytes
+        if self._owed_bytes >= CHECKPOINT_EVERY_BYTES:
+            self._owed_bytes = 0
+            self._wanted.set()  # at most one run is owed however often this is set
 
     def catch_up(self, conn: sqlite3.Connection) -> bool:
         """On the writer's thread, on its connection: copy every frame left (after the run in

@@ -105,10 +105,8 @@ class Writer:
         self._pending = 0  # ops submitted and not yet resolved (the backlog)
         self._calls = 0  # calls queued and not yet settled
         # WAL checkpoints run on a thread of their own (store/checkpointer.py), paced by what
-        # each side committed since it last asked for one (only its own thread touches each).
+        # is committed, on the thread or on the loop.
         self._checkpointer = Checkpointer(path, configure)
-        self._thread_bytes = 0
-        self._loop_bytes = 0
         self._since_restart_bytes = 0  # thread side: committed since the WAL last restarted
         # The loop's own write connection, used only while the thread idles (`_commit_on_loop`):
         # busy_timeout=0 and no auto-checkpoint for good, where switching the thread's connection
@@ -214,10 +212,7 @@ class Writer:
             log.error("db_write_failed", op=type(item.op).__name__, execution_id=item.op.execution_id, error=repr(exc))
             self._done([item], exc, 0.0)
             return True
-        self._loop_bytes += item.op.wal_bytes
-        if self._loop_bytes >= CHECKPOINT_EVERY_BYTES:
-            self._loop_bytes = 0
-            self._checkpointer.request()
+        self._checkpointer.committed(item.op.wal_bytes)
         self._done([item], None, time.perf_counter() - started)
         return True
 
@@ -332,16 +327,13 @@ class Writer:
         self._to_loop(self._done, batch, error, 0.0)
 
     def _pace_checkpoints(self, conn: sqlite3.Connection, committed: int) -> None:
-        self._thread_bytes += committed
+        self._checkpointer.committed(committed)
         self._since_restart_bytes += committed
         if self._since_restart_bytes >= WAL_RESTART_BYTES:
             if self._checkpointer.catch_up(conn):
-                self._since_restart_bytes = self._thread_bytes = 0
+                self._since_restart_bytes = 0
             else:  # a reader still needs old frames: try again a checkpoint's worth later, not every commit
                 self._since_restart_bytes -= CHECKPOINT_EVERY_BYTES
-        if self._thread_bytes >= CHECKPOINT_EVERY_BYTES:
-            self._thread_bytes = 0
-            self._checkpointer.request()
 
     def _apply_until_no_fault(self, conn: sqlite3.Connection, ops: list[WriteOp], waiting: int) -> Exception | None:
         """Apply the batch; while the store is faulted, pause and retry. The error that ends it, or None."""

@@ -218,9 +218,11 @@ async def test_checkpoints_keep_the_wal_bounded_while_writes_never_pause(tmp_pat
     its own does, and the writer copies the rest past WAL_RESTART_BYTES so the WAL restarts.
     SQLite restarts a WAL only at a transaction that finds it all copied, so without that last
     step a writer that never pauses would grow it by everything written (12 MB here)."""
+    import reevd.store.checkpointer as checkpointer_module
     import reevd.store.writer as writer_module
 
-    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
+    for module in (writer_module, checkpointer_module):  # the pacing, and the writer's retry spacing
+        monkeypatch.setattr(module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
     monkeypatch.setattr(writer_module, "WAL_RESTART_BYTES", 1 << 20)
     path = tmp_path / "db" / "t.sqlite3"
     store = await Store.open(path)
@@ -252,9 +254,11 @@ async def test_checkpoints_keep_the_wal_bounded_while_writes_never_pause(tmp_pat
 async def test_a_reader_pinning_the_wal_does_not_make_every_commit_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While a long read holds old frames the WAL cannot restart: the writer then tries again a
     checkpoint's worth of commits later, not after every commit (each try is an fsync on it)."""
+    import reevd.store.checkpointer as checkpointer_module
     import reevd.store.writer as writer_module
 
-    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
+    for module in (writer_module, checkpointer_module):  # the pacing, and the writer's retry spacing
+        monkeypatch.setattr(module, "CHECKPOINT_EVERY_BYTES", 64 << 10)
     monkeypatch.setattr(writer_module, "WAL_RESTART_BYTES", 256 << 10)
     path = tmp_path / "db" / "t.sqlite3"
     store = await Store.open(path)
